@@ -1,0 +1,269 @@
+//! [`PageAddress`]: build and parse `/zelavis/api/v1/dashboard/plugin-pages/:plugin/:page`.
+
+use std::fmt;
+
+use thiserror::Error;
+
+use crate::name::{Name, NameError};
+use crate::page::{PageId, PageIdError};
+use crate::paths::{ApiPaths, decode_segment, encode_segment};
+
+/// The route segment between the API base and the plugin name.
+pub const PLUGIN_PAGES_ROUTE: &str = "/dashboard/plugin-pages";
+
+/// The address of one plugin page.
+///
+/// ```
+/// use zelavis_core::address::PageAddress;
+/// use zelavis_core::name::Name;
+/// use zelavis_core::page::PageId;
+///
+/// let address = PageAddress::new(Name::parse("@acme/shop")?, PageId::parse("orders")?);
+/// let path = address.path();
+/// assert_eq!(path, "/zelavis/api/v1/dashboard/plugin-pages/%40acme%2Fshop/orders");
+/// assert_eq!(PageAddress::parse(&path)?, address);
+/// assert!(PageAddress::parse("/zelavis/api/v1/dashboard/plugin-pages/../orders").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PageAddress {
+    /// The plugin that owns the page.
+    pub plugin: Name,
+    /// The page id.
+    pub page: PageId,
+}
+
+/// Why a path is not a plugin page address.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PageAddressError {
+    /// The path does not start with the plugin-pages route.
+    #[error("path {path:?} is not under {expected:?}")]
+    WrongPrefix {
+        /// The offending path.
+        path: String,
+        /// The route it must start with.
+        expected: String,
+    },
+    /// The path does not have exactly a plugin and a page after the route.
+    #[error("path {path:?} must end with exactly \"/<plugin>/<page>\"")]
+    WrongShape {
+        /// The offending path.
+        path: String,
+    },
+    /// A `.` or `..` segment.
+    #[error("path {path:?} has a '.' or '..' segment")]
+    Traversal {
+        /// The offending path.
+        path: String,
+    },
+    /// A malformed percent escape, or one that does not decode to UTF-8.
+    #[error("path {path:?} has a malformed percent escape in {segment:?}")]
+    BadEscape {
+        /// The offending path.
+        path: String,
+        /// The segment with the bad escape.
+        segment: String,
+    },
+    /// The segment is not in canonical encoding (only characters outside `a-z0-9-._~` may be escaped).
+    #[error("path {path:?} encodes {segment:?} non-canonically; expected {canonical:?}")]
+    NotCanonical {
+        /// The offending path.
+        path: String,
+        /// The segment as given.
+        segment: String,
+        /// The canonical encoding.
+        canonical: String,
+    },
+    /// The plugin segment is not a valid name.
+    #[error("path {path:?} has an invalid plugin name: {source}")]
+    InvalidPlugin {
+        /// The offending path.
+        path: String,
+        /// Which rule the name broke.
+        source: NameError,
+    },
+    /// The page segment is not a valid page id.
+    #[error("path {path:?} has an invalid page id: {source}")]
+    InvalidPage {
+        /// The offending path.
+        path: String,
+        /// Which rule the id broke.
+        source: PageIdError,
+    },
+}
+
+impl PageAddress {
+    /// The address of `page` of `plugin`.
+    pub fn new(plugin: Name, page: PageId) -> Self {
+        Self { plugin, page }
+    }
+
+    /// The path under the default mount ([`ApiPaths::default`]).
+    pub fn path(&self) -> String {
+        self.path_in(&ApiPaths::default())
+    }
+
+    /// The path under the given mount.
+    pub fn path_in(&self, paths: &ApiPaths) -> String {
+        format!(
+            "{}{PLUGIN_PAGES_ROUTE}/{}/{}",
+            paths.base(),
+            encode_segment(self.plugin.as_str()),
+            self.page
+        )
+    }
+
+    /// Parses a path under the default mount.
+    pub fn parse(path: &str) -> Result<Self, PageAddressError> {
+        Self::parse_in(path, &ApiPaths::default())
+    }
+
+    /// Parses a path under the given mount. Anything that is not exactly
+    /// `<base>/dashboard/plugin-pages/<plugin>/<page>` is refused: a query, a trailing slash, extra or empty
+    /// segments, traversal, bad escapes, non-canonical encodings, invalid names or page ids.
+    pub fn parse_in(path: &str, paths: &ApiPaths) -> Result<Self, PageAddressError> {
+        let expected = format!("{}{PLUGIN_PAGES_ROUTE}/", paths.base());
+        let rest = path
+            .strip_prefix(&expected)
+            .ok_or_else(|| PageAddressError::WrongPrefix {
+                path: path.to_owned(),
+                expected: expected.clone(),
+            })?;
+        let segments: Vec<&str> = rest.split('/').collect();
+        if segments.iter().any(|s| matches!(*s, "." | "..")) {
+            return Err(PageAddressError::Traversal {
+                path: path.to_owned(),
+            });
+        }
+        let [plugin_raw, page_raw] = segments.as_slice() else {
+            return Err(PageAddressError::WrongShape {
+                path: path.to_owned(),
+            });
+        };
+        if plugin_raw.is_empty() || page_raw.is_empty() {
+            return Err(PageAddressError::WrongShape {
+                path: path.to_owned(),
+            });
+        }
+        let decode = |segment: &str| {
+            let decoded = decode_segment(segment).ok_or_else(|| PageAddressError::BadEscape {
+                path: path.to_owned(),
+                segment: segment.to_owned(),
+            })?;
+            if matches!(decoded.as_str(), "." | "..") {
+                return Err(PageAddressError::Traversal {
+                    path: path.to_owned(),
+                });
+            }
+            let canonical = encode_segment(&decoded);
+            if !canonical.eq_ignore_ascii_case(segment) {
+                return Err(PageAddressError::NotCanonical {
+                    path: path.to_owned(),
+                    segment: segment.to_owned(),
+                    canonical,
+                });
+            }
+            Ok(decoded)
+        };
+        let plugin = Name::parse(&decode(plugin_raw)?).map_err(|source| {
+            PageAddressError::InvalidPlugin {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
+        let page =
+            PageId::parse(&decode(page_raw)?).map_err(|source| PageAddressError::InvalidPage {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(Self { plugin, page })
+    }
+}
+
+impl fmt::Display for PageAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.path())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::name::RESERVED_NAMES;
+    use proptest::prelude::*;
+
+    const BASE: &str = "/zelavis/api/v1/dashboard/plugin-pages";
+
+    #[test]
+    fn refuses_everything_but_the_exact_shape() {
+        let bad = [
+            "/zelavis/api/v1/dashboard/plugin-pages/shop",
+            "/zelavis/api/v1/dashboard/plugin-pages/shop/",
+            "/zelavis/api/v1/dashboard/plugin-pages//orders",
+            "/zelavis/api/v1/dashboard/plugin-pages/shop/orders/",
+            "/zelavis/api/v1/dashboard/plugin-pages/shop/orders/x",
+            "/zelavis/api/v2/dashboard/plugin-pages/shop/orders",
+            "/zelavis/api/v1/dashboard/plugin-pages/../orders",
+            "/zelavis/api/v1/dashboard/plugin-pages/%2E%2E/orders",
+            "/zelavis/api/v1/dashboard/plugin-pages/shop/orders?x=1",
+            "/zelavis/api/v1/dashboard/plugin-pages/Shop/orders",
+            "/zelavis/api/v1/dashboard/plugin-pages/shop/%zz",
+            "/zelavis/api/v1/dashboard/plugin-pages/%73hop/orders",
+            "/zelavis/api/v1/dashboard/plugin-pages/@acme/shop/orders",
+            "zelavis/api/v1/dashboard/plugin-pages/shop/orders",
+        ];
+        for path in bad {
+            assert!(PageAddress::parse(path).is_err(), "{path}");
+        }
+        assert!(matches!(
+            PageAddress::parse(bad[6]),
+            Err(PageAddressError::Traversal { .. })
+        ));
+        assert!(matches!(
+            PageAddress::parse(bad[7]),
+            Err(PageAddressError::Traversal { .. })
+        ));
+        assert!(matches!(
+            PageAddress::parse(bad[11]),
+            Err(PageAddressError::NotCanonical { .. })
+        ));
+    }
+
+    #[test]
+    fn lowercase_escapes_are_accepted() {
+        let a = PageAddress::parse(&format!("{BASE}/%40acme%2fshop/orders")).unwrap();
+        assert_eq!(a.plugin.as_str(), "@acme/shop");
+    }
+
+    #[test]
+    fn custom_mounts() {
+        let paths = ApiPaths::new("/", "/api", "v2").unwrap();
+        let a = PageAddress::new(Name::parse("shop").unwrap(), PageId::parse("home").unwrap());
+        assert_eq!(
+            a.path_in(&paths),
+            "/api/v2/dashboard/plugin-pages/shop/home"
+        );
+        assert_eq!(
+            PageAddress::parse_in(&a.path_in(&paths), &paths).unwrap(),
+            a
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(scope in proptest::option::of("[a-z0-9][a-z0-9._-]{0,12}"),
+                      bare in "[a-z0-9][a-z0-9._-]{0,20}",
+                      page in "[a-z0-9][a-z0-9_-]{0,20}") {
+            prop_assume!(!RESERVED_NAMES.contains(&bare.as_str()));
+            let text = match scope { Some(s) => format!("@{s}/{bare}"), None => bare };
+            let address = PageAddress::new(Name::parse(&text).unwrap(), PageId::parse(&page).unwrap());
+            prop_assert_eq!(PageAddress::parse(&address.path()).unwrap(), address);
+        }
+
+        #[test]
+        fn parse_never_panics(tail in "\\PC{0,40}") {
+            let _ = PageAddress::parse(&format!("{BASE}/{tail}"));
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Services: the internal runtime unit. A plugin registers services; core services are Zelavis' own.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::menu::{Menu, MenuOwner, MenuProblem, validate_menu};
+use crate::name::Name;
+
+/// Service names only Zelavis' core may register.
+pub const RESERVED_SERVICE_NAMES: &[&str] =
+    &["auth", "dashboard", "database", "storage", "website"];
+
+/// Whether `name` is reserved for a core service.
+pub fn is_reserved_service_name(name: &Name) -> bool {
+    RESERVED_SERVICE_NAMES.contains(&name.as_str())
+}
+
+/// A service: a name the runtime mounts, an optional menu, and an optional shared value other plugins can use.
+///
+/// ```
+/// use zelavis_core::service::ServiceDef;
+/// use zelavis_core::name::Name;
+///
+/// struct Mailer { from: &'static str }
+/// let service = ServiceDef::new(Name::parse("mailer")?).value(Mailer { from: "shop@example.com" });
+/// assert_eq!(service.get::<Mailer>().map(|m| m.from), Some("shop@example.com"));
+/// # Ok::<(), zelavis_core::name::NameError>(())
+/// ```
+#[derive(Clone)]
+pub struct ServiceDef {
+    name: Name,
+    menu: Option<Menu>,
+    value: Option<Arc<dyn Any + Send + Sync>>,
+    value_type: Option<&'static str>,
+}
+
+/// Why a service cannot be registered.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// A plugin tried to register a core service name.
+    #[error("service name {name:?} is reserved for zelavis core services")]
+    Reserved {
+        /// The reserved name.
+        name: Name,
+    },
+    /// Another owner already registered a service with that name.
+    #[error("service {name:?} is already registered by {owner}")]
+    Duplicate {
+        /// The service.
+        name: Name,
+        /// Who registered it first (`core` or `plugin "x"`).
+        owner: String,
+    },
+    /// The service menu breaks a menu rule.
+    #[error("service {name:?} menu: {at}: {problem}")]
+    Menu {
+        /// The service.
+        name: Name,
+        /// Where in the menu.
+        at: String,
+        /// The rule.
+        problem: MenuProblem,
+    },
+}
+
+impl ServiceDef {
+    /// A service with this name.
+    pub fn new(name: Name) -> Self {
+        Self {
+            name,
+            menu: None,
+            value: None,
+            value_type: None,
+        }
+    }
+
+    /// Gives the service a menu. A core service's menu may declare a surface; a plugin service's may not.
+    pub fn menu(mut self, menu: Menu) -> Self {
+        self.menu = Some(menu);
+        self
+    }
+
+    /// Attaches a shared value (a client, an API object) that others read with [`ServiceDef::get`].
+    pub fn value<T: Any + Send + Sync>(mut self, value: T) -> Self {
+        self.value = Some(Arc::new(value));
+        self.value_type = Some(std::any::type_name::<T>());
+        self
+    }
+
+    /// The name.
+    pub fn name(&self) -> &Name {
+        &self.name
+    }
+
+    /// The menu, if any.
+    pub fn menu_ref(&self) -> Option<&Menu> {
+        self.menu.as_ref()
+    }
+
+    /// The value, if it has one of type `T`.
+    pub fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.value.as_deref().and_then(|v| v.downcast_ref::<T>())
+    }
+
+    /// Checks the service as registered by a plugin: not a reserved name, a valid menu without surface.
+    pub fn check_for_plugin(&self) -> Result<(), ServiceError> {
+        if is_reserved_service_name(&self.name) {
+            return Err(ServiceError::Reserved {
+                name: self.name.clone(),
+            });
+        }
+        self.check_menu(MenuOwner::Plugin)
+    }
+
+    /// Checks the service as registered by the core: a valid menu, which may declare a surface.
+    pub fn check_for_core(&self) -> Result<(), ServiceError> {
+        self.check_menu(MenuOwner::CoreService)
+    }
+
+    fn check_menu(&self, owner: MenuOwner) -> Result<(), ServiceError> {
+        let Some(menu) = &self.menu else {
+            return Ok(());
+        };
+        match validate_menu(menu, "menu", owner).into_iter().next() {
+            Some((at, problem)) => Err(ServiceError::Menu {
+                name: self.name.clone(),
+                at,
+                problem,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for ServiceDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceDef")
+            .field("name", &self.name)
+            .field("menu", &self.menu.as_ref().map(|m| &m.title))
+            .field("value_type", &self.value_type)
+            .finish()
+    }
+}
+
+/// A registered service and who owns it (`None` for core services).
+#[derive(Debug, Clone)]
+pub struct RegisteredService {
+    /// The service.
+    pub service: ServiceDef,
+    /// The plugin that registered it; `None` for a core service.
+    pub owner: Option<Name>,
+}
+
+/// The services collected so far, in registration order. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Services {
+    entries: Arc<Vec<RegisteredService>>,
+}
+
+impl Services {
+    /// A collection from registered services.
+    pub fn new(entries: Vec<RegisteredService>) -> Self {
+        Self {
+            entries: Arc::new(entries),
+        }
+    }
+
+    /// Looks a service up by name.
+    pub fn get(&self, name: &str) -> Option<&RegisteredService> {
+        self.entries
+            .iter()
+            .find(|s| s.service.name().as_str() == name)
+    }
+
+    /// The value of service `name`, if it has one of type `T`.
+    pub fn value<T: Any + Send + Sync>(&self, name: &str) -> Option<&T> {
+        self.get(name).and_then(|s| s.service.get::<T>())
+    }
+
+    /// Every service, in registration order.
+    pub fn iter(&self) -> impl Iterator<Item = &RegisteredService> {
+        self.entries.iter()
+    }
+
+    /// How many services there are.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::surface::Surface;
+
+    fn name(s: &str) -> Name {
+        Name::parse(s).unwrap()
+    }
+
+    #[test]
+    fn plugins_may_not_take_core_names() {
+        for reserved in RESERVED_SERVICE_NAMES {
+            let err = ServiceDef::new(name(reserved))
+                .check_for_plugin()
+                .unwrap_err();
+            assert!(matches!(err, ServiceError::Reserved { .. }));
+            assert!(ServiceDef::new(name(reserved)).check_for_core().is_ok());
+        }
+        assert!(ServiceDef::new(name("mailer")).check_for_plugin().is_ok());
+    }
+
+    #[test]
+    fn only_core_menus_choose_a_surface() {
+        let service = ServiceDef::new(name("billing")).menu(
+            Menu::new("Billing")
+                .path("/billing")
+                .surface(Surface::Settings),
+        );
+        assert!(service.check_for_core().is_ok());
+        assert!(matches!(
+            service.check_for_plugin(),
+            Err(ServiceError::Menu {
+                problem: MenuProblem::PluginSurface { .. },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn values_are_typed() {
+        let services = Services::new(vec![RegisteredService {
+            service: ServiceDef::new(name("counter")).value(41_u32),
+            owner: None,
+        }]);
+        assert_eq!(services.value::<u32>("counter"), Some(&41));
+        assert_eq!(services.value::<u64>("counter"), None);
+        assert!(services.get("missing").is_none());
+    }
+}
