@@ -1,1 +1,33 @@
-//! z
+//! # Zelavis
+//!
+//! An embeddable plugin system for Rust hosts. Plugin authors define plugins (and child plugins that extend
+//! another plugin's extension points) as validated, serialisable definitions; hosts install, govern and
+//! activate them through a registry with stores and activation controllers they choose.
+//!
+//! This facade re-exports the crates:
+//!
+//! - [`core`] (`zelavis-core`): names, contract versions, menus, pages, services, paths;
+//! - [`plugin`] (`zelavis-plugin`): the author SDK — `PluginDef`, `define_plugin!`, extension points, manifests;
+//! - [`registry`] (`zelavis-registry`): catalog, registry, activation and stores.
+//!
+//! ```
+//! use zelavis::prelude::*;
+//!
+//! let hello = PluginDef::builder("hello")
+//!     .version("1.0.0")
+//!     .menu(Menu::new("Hello").path("/hello").page(Page::new("home", "Hello", |_| "<h1>Hello</h1>")))
+//!     .build()?;
+//! assert_eq!(hello.page_addresses()[0].to_string(), "/zelavis/api/v1/dashboard/plugin-pages/hello/home");
+//! # Ok::<(), DefinitionError>(())
+//! ```
+
+pub use zelavis_core as core;
+pub use zelavis_plugin as plugin;
+pub use zelavis_registry as registry;
+
+pub use zelavis_plugin::define_plugin;
+
+/// Everything most hosts and plugin authors need, in one import.
+pub mod prelude {
+    pub use zelavis_plugin::prelude::*;
+}

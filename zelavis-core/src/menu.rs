@@ -28,7 +28,7 @@ use crate::surface::Surface;
 /// assert_eq!(menu.items[1].items[0].title, "Customers");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, bound(deserialize = "P: Deserialize<'de>"))]
 pub struct Menu<P = Page> {
     /// The label shown in navigation.
     pub title: String,

@@ -1,1 +1,38 @@
-//! placeholder
+//! The Zelavis plugin author SDK.
+//!
+//! - [`definition`]: [`PluginDef`](definition::PluginDef) and its builder; [`define_plugin!`] is declarative
+//!   sugar over the same builder;
+//! - [`extension`]: extension points, policies, typed handles and the attach decision;
+//! - [`setup`], [`context`]: what runs at activation and what it sees;
+//! - [`manifest`]: the serialisable definition and its JSON Schema;
+//! - [`permission`], [`dependency`], [`error`].
+//!
+//! Start with [`prelude`].
+
+pub mod context;
+pub mod definition;
+pub mod dependency;
+pub mod error;
+pub mod extension;
+pub mod manifest;
+pub mod permission;
+pub mod setup;
+mod validate;
+
+pub use definition::PluginDef;
+pub use error::DefinitionError;
+pub use zelavis_plugin_macros::define_plugin;
+
+/// Everything a plugin author needs, in one import.
+pub mod prelude {
+    pub use crate::context::{ChildFailure, ExtendError, ExtendReport, Finished, Registrations, SetupContext};
+    pub use crate::definition::{ExtendsDecl, ExtensionPointDecl, PluginBuilder, PluginDef};
+    pub use crate::dependency::Dependency;
+    pub use crate::error::{DefinitionError, Problem, ProblemKind};
+    pub use crate::extension::{AttachError, ExtensionPoint, ExtensionPointRef, Extends, Policy};
+    pub use crate::manifest::{ManifestError, PluginManifest};
+    pub use crate::permission::{Permission, PermissionMode};
+    pub use crate::setup::{ChildSetup, Setup, SetupError};
+    pub use zelavis_core::prelude::*;
+    pub use zelavis_plugin_macros::define_plugin;
+}

@@ -1,0 +1,184 @@
+//! Setup: the code a plugin runs when it activates. Async by trait, with sync-closure and async-closure forms.
+
+use std::any::Any;
+use std::error::Error as StdError;
+use std::future::Future;
+use std::marker::PhantomData;
+
+use async_trait::async_trait;
+use thiserror::Error;
+use zelavis_core::name::Name;
+use zelavis_core::service::ServiceError;
+
+use crate::context::{ExtendError, SetupContext};
+use crate::extension::ApiType;
+use crate::permission::Permission;
+
+/// What a plugin's setup may fail with.
+///
+/// Authors return [`SetupError::msg`] for their own failures, `?` on Zelavis errors, and
+/// [`SetupError::other`] to wrap any error type.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// The plugin's own failure, in words.
+    #[error("{0}")]
+    Message(String),
+    /// A registration needs a permission the plugin did not declare (strict mode).
+    #[error("plugin {plugin:?} lacks permission {permission}; declare it in the plugin definition")]
+    PermissionDenied {
+        /// The plugin.
+        plugin: Name,
+        /// The missing permission.
+        permission: Permission,
+    },
+    /// A service could not be registered.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// Applying children to an extension point failed.
+    #[error(transparent)]
+    Extend(#[from] ExtendError),
+    /// A registration arrived after setup finished.
+    #[error("setup context of plugin {plugin:?} is closed: registrations are accepted only while setup runs")]
+    ContextClosed {
+        /// The plugin.
+        plugin: Name,
+    },
+    /// Any other error.
+    #[error(transparent)]
+    Other(Box<dyn StdError + Send + Sync>),
+}
+
+impl SetupError {
+    /// A failure described in words.
+    pub fn msg(message: impl Into<String>) -> Self {
+        SetupError::Message(message.into())
+    }
+
+    /// Wraps any error.
+    pub fn other(error: impl StdError + Send + Sync + 'static) -> Self {
+        SetupError::Other(Box::new(error))
+    }
+}
+
+impl From<String> for SetupError {
+    fn from(message: String) -> Self {
+        SetupError::Message(message)
+    }
+}
+
+impl From<&str> for SetupError {
+    fn from(message: &str) -> Self {
+        SetupError::Message(message.to_owned())
+    }
+}
+
+/// A top-level plugin's setup. Implement it for async setup that borrows the context; most plugins use the
+/// closure forms `PluginBuilder::setup` (sync) and `PluginBuilder::setup_async` instead.
+///
+/// ```
+/// use zelavis_plugin::prelude::*;
+///
+/// struct Mailer;
+///
+/// #[async_trait::async_trait]
+/// impl Setup for Mailer {
+///     async fn setup(&self, cx: &SetupContext) -> Result<(), SetupError> {
+///         cx.register_service(ServiceDef::new(Name::parse("mailer")?))?;
+///         Ok(())
+///     }
+/// }
+///
+/// let def = PluginDef::builder("mail").version("1.0.0").permission(Permission::ServicesRegister).setup_with(Mailer).build()?;
+/// # let _ = def;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[async_trait]
+pub trait Setup: Send + Sync + 'static {
+    /// Runs the setup.
+    async fn setup(&self, cx: &SetupContext) -> Result<(), SetupError>;
+}
+
+impl From<zelavis_core::name::NameError> for SetupError {
+    fn from(error: zelavis_core::name::NameError) -> Self {
+        SetupError::other(error)
+    }
+}
+
+pub(crate) struct SyncSetup<F>(pub(crate) F);
+
+#[async_trait]
+impl<F> Setup for SyncSetup<F>
+where
+    F: Fn(&SetupContext) -> Result<(), SetupError> + Send + Sync + 'static,
+{
+    async fn setup(&self, cx: &SetupContext) -> Result<(), SetupError> {
+        (self.0)(cx)
+    }
+}
+
+pub(crate) struct AsyncSetup<F>(pub(crate) F);
+
+#[async_trait]
+impl<F, Fut> Setup for AsyncSetup<F>
+where
+    F: Fn(SetupContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), SetupError>> + Send + 'static,
+{
+    async fn setup(&self, cx: &SetupContext) -> Result<(), SetupError> {
+        (self.0)(cx.clone()).await
+    }
+}
+
+/// A child plugin's setup: it receives the parent's API (`&mut Api`) and its own context.
+///
+/// Implement it for async child setup; the closure form is `ExtensionPointRef::with_setup`.
+#[async_trait]
+pub trait ChildSetup<Api: Send + 'static>: Send + Sync + 'static {
+    /// Runs the child's setup against the parent's API.
+    async fn setup(&self, api: &mut Api, cx: &SetupContext) -> Result<(), SetupError>;
+}
+
+pub(crate) struct SyncChildSetup<F, Api>(pub(crate) F, pub(crate) PhantomData<fn(&mut Api)>);
+
+#[async_trait]
+impl<F, Api> ChildSetup<Api> for SyncChildSetup<F, Api>
+where
+    Api: Send + 'static,
+    F: Fn(&mut Api, &SetupContext) -> Result<(), SetupError> + Send + Sync + 'static,
+{
+    async fn setup(&self, api: &mut Api, cx: &SetupContext) -> Result<(), SetupError> {
+        (self.0)(api, cx)
+    }
+}
+
+/// A child setup with its API type erased, so children of any parent can be stored together.
+#[async_trait]
+pub(crate) trait ErasedChildSetup: Send + Sync {
+    fn api_type(&self) -> ApiType;
+    async fn setup(&self, api: &mut (dyn Any + Send), cx: &SetupContext) -> Result<(), SetupError>;
+}
+
+pub(crate) struct Erased<S, Api>(pub(crate) S, pub(crate) PhantomData<fn(&mut Api)>);
+
+#[async_trait]
+impl<S, Api> ErasedChildSetup for Erased<S, Api>
+where
+    Api: Send + 'static,
+    S: ChildSetup<Api>,
+{
+    fn api_type(&self) -> ApiType {
+        ApiType::of::<Api>()
+    }
+
+    async fn setup(&self, api: &mut (dyn Any + Send), cx: &SetupContext) -> Result<(), SetupError> {
+        // The caller compares `api_type` first; a mismatch here is still an error, never a panic.
+        let Some(api) = api.downcast_mut::<Api>() else {
+            return Err(SetupError::msg(format!(
+                "child setup expects {} but received another type",
+                std::any::type_name::<Api>()
+            )));
+        };
+        self.0.setup(api, cx).await
+    }
+}

@@ -1,0 +1,287 @@
+//! The rules of a plugin definition, applied in one place to builder input and to parsed manifests alike.
+
+use std::collections::HashMap;
+
+use semver::{Version, VersionReq};
+use zelavis_core::address::PageAddress;
+use zelavis_core::contract::ContractVersion;
+use zelavis_core::menu::{Menu, MenuOwner, validate_menu};
+use zelavis_core::name::Name;
+use zelavis_core::page::{PageEntry, PageId};
+
+use crate::dependency::Dependency;
+use crate::error::{Problem, ProblemKind};
+use crate::extension::{ExtensionPoint, Extends, Policy};
+use crate::manifest::PluginManifest;
+use crate::permission::Permission;
+
+/// A definition as written, before any rule is checked: names and versions are still text.
+pub(crate) struct Draft {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) contract: ContractVersion,
+    pub(crate) description: String,
+    pub(crate) extends: Option<(String, String)>,
+    pub(crate) extension_points: Vec<DraftPoint>,
+    pub(crate) menu: Option<Menu<PageEntry>>,
+    pub(crate) dependencies: Vec<(String, Option<String>)>,
+    pub(crate) permissions: Vec<Permission>,
+    pub(crate) has_top_level_setup: bool,
+}
+
+pub(crate) struct DraftPoint {
+    pub(crate) name: String,
+    pub(crate) policy: Policy,
+    pub(crate) allowed: Vec<String>,
+    /// The plugin a typed handle belongs to, when the point was declared through one.
+    pub(crate) owner: Option<&'static str>,
+}
+
+impl Draft {
+    /// The draft of an already-typed manifest, so parsed manifests pass through the same rules.
+    pub(crate) fn of_manifest(manifest: &PluginManifest) -> Self {
+        Self {
+            name: manifest.name.to_string(),
+            version: manifest.version.to_string(),
+            contract: manifest.contract.clone(),
+            description: manifest.description.clone(),
+            extends: manifest
+                .extends
+                .as_ref()
+                .map(|e| (e.plugin.to_string(), e.extension_point.to_string())),
+            extension_points: manifest
+                .extension_points
+                .iter()
+                .map(|p| DraftPoint {
+                    name: p.name.to_string(),
+                    policy: p.policy,
+                    allowed: p.allowed_plugins.iter().map(ToString::to_string).collect(),
+                    owner: None,
+                })
+                .collect(),
+            menu: manifest.menu.clone(),
+            dependencies: manifest
+                .dependencies
+                .iter()
+                .map(|d| (d.plugin.to_string(), d.version.as_ref().map(ToString::to_string)))
+                .collect(),
+            permissions: manifest.permissions.clone(),
+            has_top_level_setup: false,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn push(&mut self, at: impl Into<String>, kind: impl Into<ProblemKind>) {
+        self.0.push(Problem {
+            at: at.into(),
+            kind: kind.into(),
+        });
+    }
+
+    fn name(&mut self, at: impl Into<String>, text: &str) -> Option<Name> {
+        Name::parse(text).map_err(|e| self.push(at, e)).ok()
+    }
+
+    /// Records `at` as the first place of `key`; when `key` was seen before, returns where.
+    fn first<'a>(seen: &'a mut HashMap<String, String>, key: &str, at: &str) -> Option<&'a String> {
+        if seen.contains_key(key) {
+            return seen.get(key);
+        }
+        seen.insert(key.to_owned(), at.to_owned());
+        None
+    }
+}
+
+/// Checks every rule and returns the typed manifest, or every problem found.
+pub(crate) fn compile(draft: Draft) -> Result<PluginManifest, Vec<Problem>> {
+    let mut p = Problems::default();
+    let name = p.name("name", &draft.name);
+    let version = Version::parse(&draft.version)
+        .map_err(|e| {
+            p.push("version", ProblemKind::InvalidVersion {
+                value: draft.version.clone(),
+                reason: e.to_string(),
+            });
+        })
+        .ok();
+
+    let extension_points = points(&mut p, &draft);
+    let extends = extends(&mut p, &draft);
+    if let Some(menu) = &draft.menu {
+        for (at, problem) in validate_menu(menu, "menu", MenuOwner::Plugin) {
+            p.push(at, problem);
+        }
+        if let Some(name) = &name {
+            check_urls(&mut p, name, menu, "menu");
+        }
+    }
+    let dependencies = dependencies(&mut p, &draft);
+    let mut seen = Vec::new();
+    for (i, permission) in draft.permissions.iter().enumerate() {
+        if seen.contains(permission) {
+            p.push(format!("permissions[{i}]"), ProblemKind::DuplicatePermission { permission: *permission });
+        }
+        seen.push(*permission);
+    }
+
+    match (name, version) {
+        (Some(name), Some(version)) if p.0.is_empty() => {
+            let menu = draft.menu.map(|menu| with_urls(&name, &menu));
+            Ok(PluginManifest {
+                schema: None,
+                name,
+                version,
+                contract: draft.contract,
+                description: draft.description,
+                extends,
+                extension_points,
+                menu,
+                dependencies,
+                permissions: draft.permissions,
+            })
+        }
+        _ => Err(p.0),
+    }
+}
+
+fn points(p: &mut Problems, draft: &Draft) -> Vec<ExtensionPoint> {
+    let mut out = Vec::new();
+    let mut seen = HashMap::new();
+    for (i, point) in draft.extension_points.iter().enumerate() {
+        let at = format!("extension_points[{i}]");
+        let name = p.name(format!("{at}.name"), &point.name);
+        if let Some(first) = Problems::first(&mut seen, &point.name, &format!("{at}.name")) {
+            let kind = ProblemKind::DuplicateExtensionPoint {
+                name: point.name.clone(),
+                first: first.clone(),
+            };
+            p.push(format!("{at}.name"), kind);
+        }
+        if let Some(owner) = point.owner
+            && owner != draft.name
+        {
+            p.push(at.clone(), ProblemKind::ForeignExtensionPoint {
+                extension_point: point.name.clone(),
+                owner: owner.to_owned(),
+                plugin: draft.name.clone(),
+            });
+        }
+        if point.policy == Policy::Open && !point.allowed.is_empty() {
+            p.push(format!("{at}.allowed_plugins"), ProblemKind::AllowListOnOpenPoint {
+                name: point.name.clone(),
+            });
+        }
+        let mut allowed = Vec::new();
+        let mut seen_allowed = HashMap::new();
+        for (j, child) in point.allowed.iter().enumerate() {
+            let here = format!("{at}.allowed_plugins[{j}]");
+            if let Some(first) = Problems::first(&mut seen_allowed, child, &here) {
+                let kind = ProblemKind::DuplicateAllowedPlugin {
+                    name: child.clone(),
+                    first: first.clone(),
+                };
+                p.push(here.clone(), kind);
+            }
+            allowed.extend(p.name(here, child));
+        }
+        if let Some(name) = name {
+            out.push(ExtensionPoint {
+                name,
+                policy: point.policy,
+                allowed_plugins: allowed,
+            });
+        }
+    }
+    out
+}
+
+fn extends(p: &mut Problems, draft: &Draft) -> Option<Extends> {
+    let (plugin, point) = draft.extends.as_ref()?;
+    if plugin == &draft.name {
+        p.push("extends.plugin", ProblemKind::ExtendsSelf {
+            plugin: draft.name.clone(),
+        });
+    }
+    if !draft.extension_points.is_empty() {
+        p.push("extension_points", ProblemKind::ChildDeclaresExtensionPoints);
+    }
+    if draft.menu.is_some() {
+        p.push("menu", ProblemKind::ChildDeclaresMenu);
+    }
+    if draft.has_top_level_setup {
+        p.push("setup", ProblemKind::ChildWithTopLevelSetup);
+    }
+    let plugin = p.name("extends.plugin", plugin);
+    let extension_point = p.name("extends.extension_point", point);
+    Some(Extends {
+        plugin: plugin?,
+        extension_point: extension_point?,
+    })
+}
+
+fn dependencies(p: &mut Problems, draft: &Draft) -> Vec<Dependency> {
+    let mut out = Vec::new();
+    let mut seen = HashMap::new();
+    for (i, (plugin, requirement)) in draft.dependencies.iter().enumerate() {
+        let at = format!("dependencies[{i}].plugin");
+        if plugin == &draft.name {
+            p.push(at.clone(), ProblemKind::DependsOnSelf {
+                plugin: draft.name.clone(),
+            });
+        }
+        if let Some(first) = Problems::first(&mut seen, plugin, &at) {
+            let kind = ProblemKind::DuplicateDependency {
+                name: plugin.clone(),
+                first: first.clone(),
+            };
+            p.push(at.clone(), kind);
+        }
+        let name = p.name(at, plugin);
+        let version = match requirement {
+            None => Some(None),
+            Some(text) => VersionReq::parse(text)
+                .map(Some)
+                .map_err(|e| {
+                    p.push(format!("dependencies[{i}].version"), ProblemKind::InvalidVersionReq {
+                        value: text.clone(),
+                        reason: e.to_string(),
+                    });
+                })
+                .ok(),
+        };
+        if let (Some(plugin), Some(version)) = (name, version) {
+            out.push(Dependency { plugin, version });
+        }
+    }
+    out
+}
+
+fn address(plugin: &Name, id: &str) -> Option<String> {
+    PageId::parse(id).ok().map(|page| PageAddress::new(plugin.clone(), page).path())
+}
+
+fn check_urls(p: &mut Problems, plugin: &Name, menu: &Menu<PageEntry>, at: &str) {
+    if let Some(page) = &menu.page
+        && let (Some(found), Some(expected)) = (&page.url, address(plugin, &page.id))
+        && found != &expected
+    {
+        p.push(format!("{at}.page.url"), ProblemKind::PageUrlMismatch {
+            found: found.clone(),
+            expected,
+        });
+    }
+    for (i, item) in menu.items.iter().enumerate() {
+        check_urls(p, plugin, item, &format!("{at}.items[{i}]"));
+    }
+}
+
+fn with_urls(plugin: &Name, menu: &Menu<PageEntry>) -> Menu<PageEntry> {
+    menu.map_pages(&mut |page| PageEntry {
+        url: address(plugin, &page.id),
+        ..page.clone()
+    })
+}

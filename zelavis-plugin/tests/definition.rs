@@ -1,0 +1,246 @@
+//! Every rule of `PluginDef::build` and `PluginManifest::from_json`, each reported with its path.
+
+use zelavis_plugin::prelude::*;
+
+#[derive(Default)]
+struct PaymentsApi {
+    providers: Vec<String>,
+}
+
+const PAYMENTS: ExtensionPointRef<PaymentsApi> = ExtensionPointRef::new("zelavis-ecommerce", "payments");
+
+fn problems(result: Result<PluginDef, DefinitionError>) -> Vec<(String, ProblemKind)> {
+    result
+        .unwrap_err()
+        .problems()
+        .iter()
+        .map(|p| (p.at.clone(), p.kind.clone()))
+        .collect()
+}
+
+fn at(result: Result<PluginDef, DefinitionError>) -> Vec<String> {
+    problems(result).into_iter().map(|(at, _)| at).collect()
+}
+
+fn page(id: &str) -> Page {
+    Page::new(id, "Title", |_| "<p>x</p>")
+}
+
+#[test]
+fn a_full_plugin_builds() {
+    let def = PluginDef::builder("zelavis-ecommerce")
+        .version("1.2.0")
+        .description("Shop")
+        .extension_point(PAYMENTS.declare().policy(Policy::Reviewed).allow_all(["stripe", "paypal"]))
+        .menu(
+            Menu::new("Ecommerce")
+                .path("/ecommerce")
+                .page(page("dashboard"))
+                .item(Menu::new("Orders").path("/ecommerce/orders").page(page("orders")))
+                .item(Menu::new("More").item(Menu::new("Customers").path("/ecommerce/customers"))),
+        )
+        .dependency("zelavis-auth", Some("^1.0"))
+        .permission(Permission::ServicesRegister)
+        .build()
+        .unwrap();
+    assert_eq!(def.pages().len(), 2);
+    let urls: Vec<String> = def.page_addresses().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        urls,
+        [
+            "/zelavis/api/v1/dashboard/plugin-pages/zelavis-ecommerce/dashboard",
+            "/zelavis/api/v1/dashboard/plugin-pages/zelavis-ecommerce/orders"
+        ]
+    );
+    let menu = def.menu().unwrap();
+    assert_eq!(menu.page.as_ref().unwrap().url.as_deref(), Some(urls[0].as_str()));
+    assert!(def.dependencies()[0].accepts(&semver::Version::new(1, 4, 0)));
+    assert!(!def.dependencies()[0].accepts(&semver::Version::new(2, 0, 0)));
+}
+
+#[test]
+fn every_problem_is_listed_not_just_the_first() {
+    let result = PluginDef::builder("Shop")
+        .version("1.x")
+        .extension_point(ExtensionPointDecl::new("payments").policy(Policy::Open).allow("stripe"))
+        .extension_point(ExtensionPointDecl::new("payments").allow("a").allow("a"))
+        .extension_point(ExtensionPointDecl::new("Bad Point"))
+        .menu(
+            Menu::new("Shop")
+                .surface(Surface::Settings)
+                .path("shop")
+                .item(Menu::new("A").path("/a/../b").page(page("orders")))
+                .item(Menu::new("B").path("/b").page(page("orders"))),
+        )
+        .dependency("Shop", None)
+        .dependency("auth", Some("~>1"))
+        .dependency("auth", None)
+        .permission(Permission::HooksSubscribe)
+        .permission(Permission::HooksSubscribe)
+        .build();
+    assert_eq!(
+        at(result),
+        [
+            "name",
+            "version",
+            "extension_points[0].allowed_plugins",
+            "extension_points[1].name",
+            "extension_points[1].allowed_plugins[1]",
+            "extension_points[2].name",
+            "menu.surface",
+            "menu.path",
+            "menu.items[0].path",
+            "menu.items[1].page.id",
+            "dependencies[0].plugin",
+            "dependencies[0].plugin",
+            "dependencies[1].version",
+            "dependencies[2].plugin",
+            "permissions[1]",
+        ]
+    );
+}
+
+#[test]
+fn the_error_reads_well() {
+    let err = PluginDef::builder("shop")
+        .version("1.0.0")
+        .menu(Menu::new("Shop").path("/shop").surface(Surface::Root))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "plugin \"shop\" has 1 definition problem:\n  - menu.surface: plugin menus must not declare a surface (found Root): plugin menus are always mounted under Workspace"
+    );
+}
+
+#[test]
+fn child_rules() {
+    let result = PluginDef::builder("stripe")
+        .version("1.0.0")
+        .extends(ExtendsDecl::new("stripe", "payments"))
+        .extension_point(ExtensionPointDecl::new("cards"))
+        .menu(Menu::new("Stripe").path("/stripe"))
+        .setup(|_| Ok(()))
+        .build();
+    let found = problems(result);
+    let kinds: Vec<&ProblemKind> = found.iter().map(|(_, k)| k).collect();
+    assert!(matches!(kinds[..], [
+        ProblemKind::ExtendsSelf { .. },
+        ProblemKind::ChildDeclaresExtensionPoints,
+        ProblemKind::ChildDeclaresMenu,
+        ProblemKind::ChildWithTopLevelSetup,
+    ]), "{found:?}");
+    let paths: Vec<&str> = found.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(paths, ["extends.plugin", "extension_points", "menu", "setup"]);
+}
+
+#[test]
+fn invalid_extends_names_are_reported() {
+    let result = PluginDef::builder("stripe").extends(ExtendsDecl::new("Shop", "")).build();
+    assert_eq!(at(result), ["extends.plugin", "extends.extension_point"]);
+}
+
+#[test]
+fn a_typed_handle_of_another_plugin_cannot_be_declared() {
+    let result = PluginDef::builder("other-shop").extension_point(PAYMENTS.declare()).build();
+    assert!(matches!(&problems(result)[0].1, ProblemKind::ForeignExtensionPoint { owner, .. } if owner == "zelavis-ecommerce"));
+}
+
+#[test]
+fn top_menu_needs_a_path_or_items() {
+    let result = PluginDef::builder("shop").menu(Menu::new("Shop").page(page("home"))).build();
+    assert_eq!(at(result), ["menu"]);
+}
+
+#[test]
+fn manifests_round_trip_through_json() {
+    let def = PluginDef::builder("zelavis-ecommerce")
+        .version("1.2.0")
+        .extension_point(PAYMENTS.declare().policy(Policy::Reviewed).allow("stripe"))
+        .menu(Menu::new("Ecommerce").path("/ecommerce").page(page("dashboard")))
+        .permission(Permission::RoutesRegister)
+        .build()
+        .unwrap();
+    let json = serde_json::to_string_pretty(def.manifest()).unwrap();
+    assert!(json.contains("\"url\": \"/zelavis/api/v1/dashboard/plugin-pages/zelavis-ecommerce/dashboard\""));
+    assert_eq!(&PluginManifest::from_json(&json).unwrap(), def.manifest());
+}
+
+#[test]
+fn manifest_shape_errors_carry_the_json_path() {
+    let err = PluginManifest::from_json(
+        r#"{"name":"shop","version":"1.0.0","extension_points":[{"name":"payments","policy":"reviwed"}]}"#,
+    )
+    .unwrap_err();
+    match err {
+        ManifestError::Json { path, reason, line, .. } => {
+            assert_eq!(path, "$.extension_points[0].policy");
+            assert!(reason.contains("reviwed"), "{reason}");
+            assert_eq!(line, 1);
+        }
+        other => panic!("unexpected {other}"),
+    }
+    let err = PluginManifest::from_json(r#"{"name":"Shop","version":"1.0.0"}"#).unwrap_err();
+    assert!(err.to_string().contains("$.name") && err.to_string().contains("uppercase"), "{err}");
+    let err = PluginManifest::from_json(r#"{"name":"shop","version":"1.0.0"} trailing"#).unwrap_err();
+    assert!(matches!(err, ManifestError::Json { .. }), "{err}");
+    assert!(PluginManifest::from_json("").is_err());
+}
+
+#[test]
+fn manifest_semantic_errors_are_all_listed() {
+    let err = PluginManifest::from_json(
+        r#"{
+          "name": "shop", "version": "1.0.0",
+          "extends": {"plugin": "shop", "extension_point": "x"},
+          "menu": {"title": "Shop", "path": "/shop", "page": {"id": "home", "title": "Home", "url": "/elsewhere"}},
+          "dependencies": [{"plugin": "shop"}]
+        }"#,
+    )
+    .unwrap_err();
+    let ManifestError::Definition(def) = err else { panic!("expected definition error") };
+    let at: Vec<&str> = def.problems().iter().map(|p| p.at.as_str()).collect();
+    assert_eq!(at, ["extends.plugin", "menu", "menu.page.url", "dependencies[0].plugin"]);
+}
+
+#[test]
+fn contract_defaults_to_v1_and_is_kept() {
+    let m = PluginManifest::from_json(r#"{"name":"shop","version":"1.0.0"}"#).unwrap();
+    assert_eq!(m.contract, ZELAVIS_PLUGIN_V1);
+    let m = PluginManifest::from_json(r#"{"name":"shop","version":"1.0.0","contract":"1.3.0"}"#).unwrap();
+    assert!(m.contract.check_supported_by(&HOST_CONTRACT).is_err());
+}
+
+#[test]
+fn render_page_reports_unknown_pages() {
+    let def = PluginDef::builder("shop").menu(Menu::new("Shop").path("/shop").page(page("home"))).build().unwrap();
+    assert!(def.render_page("home").unwrap().contains("<p>x</p>"));
+    assert!(matches!(def.render_page("nope"), Err(PageError::NotFound { .. })));
+    assert!(matches!(def.render_page("../x"), Err(PageError::NotFound { .. })));
+}
+
+#[test]
+fn policy_decisions_for_children() {
+    let shop = PluginDef::builder("zelavis-ecommerce")
+        .extension_point(PAYMENTS.declare().policy(Policy::Reviewed).allow_all(["stripe", "paypal"]))
+        .build()
+        .unwrap();
+    let point = shop.extension_point("payments").unwrap();
+    let n = |s: &str| Name::parse(s).unwrap();
+    assert!(point.admits(shop.name(), &n("stripe")).is_ok());
+    let refusal = point.admits(shop.name(), &n("xyz-payments")).unwrap_err();
+    assert!(matches!(refusal, AttachError::Refused { policy: Policy::Reviewed, .. }));
+}
+
+#[test]
+fn a_child_setup_fills_the_parent_api() {
+    let stripe = PluginDef::builder("stripe")
+        .extends(PAYMENTS.with_setup(|api, cx| {
+            api.providers.push(cx.plugin().to_string());
+            Ok(())
+        }))
+        .build()
+        .unwrap();
+    assert!(stripe.is_child());
+    let _ = PaymentsApi::default().providers;
+}
