@@ -31,3 +31,8 @@ pub use zelavis_plugin::define_plugin;
 pub mod prelude {
     pub use zelavis_plugin::prelude::*;
 }
+
+/// The README's examples, compiled and run as doc tests so they never drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

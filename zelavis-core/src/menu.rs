@@ -184,14 +184,14 @@ pub enum MenuProblem {
     EmptyPageTitle,
     /// A plugin menu that declares a surface.
     #[error(
-        "plugin menus must not declare a surface (found {surface:?}): plugin menus are always mounted under Workspace"
+        "plugin menus must not declare a surface (found \"{surface}\"): plugin menus are always mounted under Workspace"
     )]
     PluginSurface {
         /// The declared surface.
         surface: Surface,
     },
     /// A surface on a nested entry (only the top entry chooses where the menu is mounted).
-    #[error("only the top menu entry may declare a surface (found {surface:?})")]
+    #[error("only the top menu entry may declare a surface (found \"{surface}\")")]
     NestedSurface {
         /// The declared surface.
         surface: Surface,

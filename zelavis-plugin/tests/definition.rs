@@ -109,7 +109,7 @@ fn the_error_reads_well() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "plugin \"shop\" has 1 definition problem:\n  - menu.surface: plugin menus must not declare a surface (found Root): plugin menus are always mounted under Workspace"
+        "plugin \"shop\" has 1 definition problem:\n  - menu.surface: plugin menus must not declare a surface (found \"root\"): plugin menus are always mounted under Workspace"
     );
 }
 
