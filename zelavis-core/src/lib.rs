@@ -5,11 +5,13 @@
 //! - [`surface`], [`menu`], [`page`]: navigation data and pages normalised to full HTML documents;
 //! - [`address`], [`paths`]: where pages and APIs are mounted;
 //! - [`service`]: services, the internal runtime unit, and the reserved core service names;
-//! - [`platform`]: the platform summary every plugin sees at setup.
+//! - [`platform`]: the platform summary every plugin sees at setup;
+//! - [`bus`]: the event bus, hooks and filters owned by plugins.
 //!
 //! Most users import [`prelude`] (or the `zelavis` facade's prelude).
 
 pub mod address;
+pub mod bus;
 pub mod contract;
 pub mod menu;
 pub mod name;
@@ -22,6 +24,10 @@ pub mod surface;
 /// The types most code needs.
 pub mod prelude {
     pub use crate::address::{PageAddress, PageAddressError};
+    pub use crate::bus::{
+        Bus, BusError, EmitSummary, FilterRef, Filtered, HandlerError, HandlerFailure, HookRef,
+        Subscription,
+    };
     pub use crate::contract::{ContractError, ContractVersion, HOST_CONTRACT, ZELAVIS_PLUGIN_V1};
     pub use crate::menu::{Menu, MenuProblem};
     pub use crate::name::{Name, NameError};

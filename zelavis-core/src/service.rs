@@ -4,6 +4,7 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
+use indexmap::IndexMap;
 use thiserror::Error;
 
 use crate::menu::{Menu, MenuOwner, MenuProblem, validate_menu};
@@ -155,25 +156,24 @@ pub struct RegisteredService {
     pub owner: Option<Name>,
 }
 
-/// The services collected so far, in registration order. Cheap to clone.
+/// The services collected so far, in registration order, keyed by name. Cheap to clone; appending after a clone
+/// copies once (copy on write).
 #[derive(Debug, Clone, Default)]
 pub struct Services {
-    entries: Arc<Vec<RegisteredService>>,
+    entries: Arc<IndexMap<Name, RegisteredService>>,
 }
 
 impl Services {
-    /// A collection from registered services.
+    /// A collection from registered services (a later duplicate name replaces an earlier one).
     pub fn new(entries: Vec<RegisteredService>) -> Self {
         Self {
-            entries: Arc::new(entries),
+            entries: Arc::new(entries.into_iter().map(|s| (s.service.name().clone(), s)).collect()),
         }
     }
 
     /// Looks a service up by name.
     pub fn get(&self, name: &str) -> Option<&RegisteredService> {
-        self.entries
-            .iter()
-            .find(|s| s.service.name().as_str() == name)
+        self.entries.get(name)
     }
 
     /// The value of service `name`, if it has one of type `T`.
@@ -183,7 +183,7 @@ impl Services {
 
     /// Every service, in registration order.
     pub fn iter(&self) -> impl Iterator<Item = &RegisteredService> {
-        self.entries.iter()
+        self.entries.values()
     }
 
     /// How many services there are.
@@ -194,6 +194,19 @@ impl Services {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Adds a service; a service of the same name is replaced in place. Callers check ownership first.
+    pub fn insert(&mut self, service: RegisteredService) {
+        Arc::make_mut(&mut self.entries).insert(service.service.name().clone(), service);
+    }
+
+    /// Keeps only the services for which `keep` is true, preserving order.
+    pub fn retain(&mut self, mut keep: impl FnMut(&RegisteredService) -> bool) {
+        if self.entries.values().all(&mut keep) {
+            return;
+        }
+        Arc::make_mut(&mut self.entries).retain(|_, s| keep(s));
     }
 }
 

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use futures::FutureExt;
 use thiserror::Error;
+use zelavis_core::bus::{Subscription, SubscriptionKind};
 use zelavis_core::name::Name;
 use zelavis_core::page::panic_message;
 use zelavis_core::paths::ApiPaths;
@@ -20,7 +21,9 @@ use zelavis_core::service::{ServiceDef, ServiceError, Services};
 
 use crate::definition::PluginDef;
 use crate::extension::{ApiType, ExtensionPointRef};
+use crate::migration::Migration;
 use crate::permission::{Permission, PermissionMode};
+use crate::route::Route;
 use crate::setup::SetupError;
 
 /// The handle a plugin's setup receives.
@@ -78,6 +81,12 @@ struct State {
 pub struct Registrations {
     /// Services, in registration order.
     pub services: Vec<ServiceDef>,
+    /// HTTP routes, relative to the plugin's API path.
+    pub routes: Vec<Route>,
+    /// Migrations, in registration order.
+    pub migrations: Vec<Migration>,
+    /// Hook handlers and filters, installed on the host's bus together, or not at all.
+    pub subscriptions: Vec<Subscription>,
 }
 
 /// Everything a finished setup produced: its own registrations and the outcome of each child it applied.
@@ -351,6 +360,57 @@ impl SetupContext {
             .into());
         }
         state.registrations.services.push(service);
+        Ok(())
+    }
+
+    /// Registers an HTTP route, mounted under [`api_path`](Self::api_path). Needs `routes.register`; the same
+    /// method and path twice is refused.
+    pub fn register_route(&self, route: Route) -> Result<(), SetupError> {
+        self.require(Permission::RoutesRegister)?;
+        let mut state = self.state();
+        self.ensure_open(&state)?;
+        if state
+            .registrations
+            .routes
+            .iter()
+            .any(|r| r.method() == route.method() && r.path() == route.path())
+        {
+            return Err(SetupError::DuplicateRoute {
+                plugin: self.plugin().clone(),
+                route: route.to_string(),
+            });
+        }
+        state.registrations.routes.push(route);
+        Ok(())
+    }
+
+    /// Subscribes a hook handler or registers a filter (built with `Subscription::hook`, `hook_sync` or
+    /// `filter`). Hooks need `hooks.subscribe`, filters `filters.register`. The host installs them on its bus
+    /// only if setup succeeds, and removes them all when the plugin is disabled.
+    pub fn subscribe(&self, subscription: Subscription) -> Result<(), SetupError> {
+        self.require(match subscription.kind() {
+            SubscriptionKind::Hook => Permission::HooksSubscribe,
+            SubscriptionKind::Filter => Permission::FiltersRegister,
+        })?;
+        let mut state = self.state();
+        self.ensure_open(&state)?;
+        state.registrations.subscriptions.push(subscription);
+        Ok(())
+    }
+
+    /// Registers a migration; the host runs it once per `(plugin, id)` after setup succeeds. Needs
+    /// `migrations.register`; the same id twice is refused.
+    pub fn register_migration(&self, migration: Migration) -> Result<(), SetupError> {
+        self.require(Permission::MigrationsRegister)?;
+        let mut state = self.state();
+        self.ensure_open(&state)?;
+        if state.registrations.migrations.iter().any(|m| m.id() == migration.id()) {
+            return Err(SetupError::DuplicateMigration {
+                plugin: self.plugin().clone(),
+                id: migration.id().to_owned(),
+            });
+        }
+        state.registrations.migrations.push(migration);
         Ok(())
     }
 

@@ -53,8 +53,11 @@ struct DefInner {
     pages: Vec<Page>,
     setup: Option<Arc<dyn Setup>>,
     child_setup: Option<Arc<dyn ErasedChildSetup>>,
+    teardown: Option<Arc<TeardownFn>>,
     point_types: Vec<(Name, ApiType)>,
 }
+
+type TeardownFn = dyn Fn() -> Result<(), SetupError> + Send + Sync;
 
 impl PluginDef {
     /// Starts a definition of plugin `name`. Nothing is checked until [`PluginBuilder::build`].
@@ -70,6 +73,7 @@ impl PluginDef {
             dependencies: Vec::new(),
             permissions: Vec::new(),
             setup: None,
+            teardown: None,
         }
     }
 
@@ -169,6 +173,12 @@ impl PluginDef {
             Some(setup) => setup.setup(cx).await,
             None => Ok(()),
         }
+    }
+
+    /// Runs the plugin's teardown hook, if it declared one (the runtime calls it on disable, before removing
+    /// what the plugin registered).
+    pub fn run_teardown(&self) -> Result<(), SetupError> {
+        self.inner.teardown.as_ref().map_or(Ok(()), |teardown| teardown())
     }
 
     pub(crate) fn child_setup(&self) -> Option<&Arc<dyn ErasedChildSetup>> {
@@ -315,6 +325,7 @@ pub struct PluginBuilder {
     dependencies: Vec<(String, Option<String>)>,
     permissions: Vec<Permission>,
     setup: Option<Arc<dyn Setup>>,
+    teardown: Option<Arc<TeardownFn>>,
 }
 
 impl PluginBuilder {
@@ -411,6 +422,16 @@ impl PluginBuilder {
         self
     }
 
+    /// A teardown hook the runtime runs when the plugin is disabled, before its registrations are removed.
+    /// Migrations are never rolled back.
+    pub fn teardown<F>(mut self, teardown: F) -> Self
+    where
+        F: Fn() -> Result<(), SetupError> + Send + Sync + 'static,
+    {
+        self.teardown = Some(Arc::new(teardown));
+        self
+    }
+
     /// Checks every rule and returns the definition, or a [`DefinitionError`] listing every problem.
     pub fn build(self) -> Result<PluginDef, DefinitionError> {
         let draft = Draft {
@@ -449,6 +470,7 @@ impl PluginBuilder {
                 pages: self.menu.map(|m| m.pages().cloned().collect()).unwrap_or_default(),
                 setup: self.setup,
                 child_setup: self.extends.and_then(|e| e.setup),
+                teardown: self.teardown,
                 point_types,
             }),
         })

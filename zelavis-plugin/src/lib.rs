@@ -5,6 +5,8 @@
 //! - [`extension`]: extension points, policies, typed handles and the attach decision;
 //! - [`setup`], [`context`]: what runs at activation and what it sees;
 //! - [`manifest`]: the serialisable definition and its JSON Schema;
+//! - [`route`], [`migration`]: what setup registers besides services (hooks and filters come from
+//!   `zelavis_core::bus`);
 //! - [`permission`], [`dependency`], [`error`].
 //!
 //! Start with [`prelude`].
@@ -15,7 +17,9 @@ pub mod dependency;
 pub mod error;
 pub mod extension;
 pub mod manifest;
+pub mod migration;
 pub mod permission;
+pub mod route;
 pub mod setup;
 mod validate;
 
@@ -31,7 +35,9 @@ pub mod prelude {
     pub use crate::error::{DefinitionError, Problem, ProblemKind};
     pub use crate::extension::{AttachError, ExtensionPoint, ExtensionPointRef, Extends, Policy};
     pub use crate::manifest::{ManifestError, PluginManifest};
+    pub use crate::migration::Migration;
     pub use crate::permission::{Permission, PermissionMode};
+    pub use crate::route::{Route, RouteError, RouteRequest, RouteResponse};
     pub use crate::setup::{ChildSetup, Setup, SetupError};
     pub use zelavis_core::prelude::*;
     pub use zelavis_plugin_macros::define_plugin;

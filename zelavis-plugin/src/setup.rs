@@ -38,6 +38,22 @@ pub enum SetupError {
     /// Applying children to an extension point failed.
     #[error(transparent)]
     Extend(#[from] ExtendError),
+    /// The same route registered twice.
+    #[error("plugin {plugin:?} registers route {route} twice")]
+    DuplicateRoute {
+        /// The plugin.
+        plugin: Name,
+        /// `METHOD /path`.
+        route: String,
+    },
+    /// The same migration id registered twice.
+    #[error("plugin {plugin:?} registers migration {id:?} twice")]
+    DuplicateMigration {
+        /// The plugin.
+        plugin: Name,
+        /// The migration id.
+        id: String,
+    },
     /// A registration arrived after setup finished.
     #[error("setup context of plugin {plugin:?} is closed: registrations are accepted only while setup runs")]
     ContextClosed {
@@ -97,6 +113,18 @@ impl From<&str> for SetupError {
 pub trait Setup: Send + Sync + 'static {
     /// Runs the setup.
     async fn setup(&self, cx: &SetupContext) -> Result<(), SetupError>;
+}
+
+impl From<crate::route::RouteError> for SetupError {
+    fn from(error: crate::route::RouteError) -> Self {
+        SetupError::other(error)
+    }
+}
+
+impl From<crate::migration::InvalidMigrationId> for SetupError {
+    fn from(error: crate::migration::InvalidMigrationId) -> Self {
+        SetupError::other(error)
+    }
 }
 
 impl From<zelavis_core::name::NameError> for SetupError {

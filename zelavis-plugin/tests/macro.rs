@@ -1,6 +1,8 @@
 //! `define_plugin!` expands to the builder: a macro-defined plugin equals the builder-defined one, and what only
 //! `build()` can see is returned as `Err` from the generated export.
 
+#![allow(clippy::expect_used, reason = "a failing test panics")]
+
 use futures::executor::block_on;
 use zelavis_plugin::prelude::*;
 
@@ -12,7 +14,8 @@ pub struct PaymentsApi {
 }
 
 /// The typed handle the parent publishes.
-pub const PAYMENTS: ExtensionPointRef<PaymentsApi> = ExtensionPointRef::new("zelavis-ecommerce", "payments");
+pub const PAYMENTS: ExtensionPointRef<PaymentsApi> =
+    ExtensionPointRef::new("zelavis-ecommerce", "payments");
 
 fn render_dashboard(cx: &RenderContext) -> String {
     format!("<h1>{} dashboard</h1>", cx.plugin)
@@ -59,7 +62,13 @@ fn shop_by_builder() -> Result<PluginDef, DefinitionError> {
         .version("1.2.0")
         .description("Orders, payments and customers")
         .contract(ContractVersion::parse("1.0.0").expect("valid contract"))
-        .extension_point(PAYMENTS.declare().policy(Policy::Reviewed).allow("stripe").allow("paypal"))
+        .extension_point(
+            PAYMENTS
+                .declare()
+                .policy(Policy::Reviewed)
+                .allow("stripe")
+                .allow("paypal"),
+        )
         .extension_point(ExtensionPointDecl::new("order-events").policy(Policy::Open))
         .extension_point(ExtensionPointDecl::new("shipping"))
         .menu(
@@ -98,7 +107,10 @@ fn macro_plugin_equals_builder_plugin() {
         );
     }
     let dashboard = by_macro.render_page("dashboard").expect("renders");
-    assert!(dashboard.contains("<h1>zelavis-ecommerce dashboard</h1>"), "{dashboard}");
+    assert!(
+        dashboard.contains("<h1>zelavis-ecommerce dashboard</h1>"),
+        "{dashboard}"
+    );
 }
 
 #[test]
@@ -137,7 +149,10 @@ fn typed_child_setup_receives_the_parent_api() {
     let stripe = stripe::plugin().expect("child builds");
     let paypal = paypal::plugin().expect("child builds");
     assert!(stripe.is_child() && paypal.is_child());
-    assert!(!stripe.has_setup(), "a typed child's setup is its child setup, not a top-level one");
+    assert!(
+        !stripe.has_setup(),
+        "a typed child's setup is its child setup, not a top-level one"
+    );
 
     let by_builder = PluginDef::builder("stripe")
         .version("0.3.0")
@@ -179,7 +194,8 @@ fn untyped_child_equals_builder_child() {
 }
 
 mod renamed {
-    const CONTRACT: zelavis_plugin::prelude::ContractVersion = zelavis_plugin::prelude::ZELAVIS_PLUGIN_V1;
+    const CONTRACT: zelavis_plugin::prelude::ContractVersion =
+        zelavis_plugin::prelude::ZELAVIS_PLUGIN_V1;
 
     zelavis_plugin::define_plugin! {
         export: auth_plugin,
@@ -234,15 +250,26 @@ fn problems_only_build_sees_are_returned_by_the_export() {
         .menu(
             Menu::new("Twice")
                 .path("/twice")
-                .item(Menu::new("A").path("/twice/a").page(Page::new("same", "A", |_| "a")))
-                .item(Menu::new("B").path("/twice/b").page(Page::new("same", "B", |_| "b"))),
+                .item(
+                    Menu::new("A")
+                        .path("/twice/a")
+                        .page(Page::new("same", "A", |_| "a")),
+                )
+                .item(
+                    Menu::new("B")
+                        .path("/twice/b")
+                        .page(Page::new("same", "B", |_| "b")),
+                ),
         )
         .build()
         .expect_err("refused");
     assert_eq!(error, by_builder);
     assert_eq!(error.problems().len(), 1);
     assert_eq!(error.problems()[0].at, "menu.items[1].page.id");
-    assert!(error.to_string().contains("duplicate page id \"same\""), "{error}");
+    assert!(
+        error.to_string().contains("duplicate page id \"same\""),
+        "{error}"
+    );
 }
 
 mod child_with_untyped_setup {
@@ -255,7 +282,8 @@ mod child_with_untyped_setup {
 
 #[test]
 fn child_rules_are_checked_by_build() {
-    let error = child_with_untyped_setup::plugin().expect_err("an untyped child cannot have a top-level setup");
+    let error = child_with_untyped_setup::plugin()
+        .expect_err("an untyped child cannot have a top-level setup");
     assert_eq!(error.problems()[0].at, "setup");
 }
 

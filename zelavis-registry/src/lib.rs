@@ -1,1 +1,47 @@
-//! The Zelavis registry: catalog, registry state, stores, loaders and activation (in progress).
+//! The Zelavis registry: what a host knows about plugins, and what it has installed.
+//!
+//! - [`catalog`]: the Marketplace [`Catalog`](catalog::Catalog) of [`CatalogEntry`](catalog::CatalogEntry)
+//!   metadata, never executed;
+//! - [`registry`]: the [`PluginRegistry`](registry::PluginRegistry) of plugins with their runtime status;
+//! - [`state`]: the serialisable install state, [`RegistryState`](state::RegistryState), applied to and written
+//!   from a registry;
+//! - [`source`]: where a plugin comes from, shared by all three;
+//! - [`loader`]: specifiers to plugin modules (the counterpart of `import()`), [`StaticLoader`](loader::StaticLoader)
+//!   by default;
+//! - [`activation`], [`report`]: ordered activation with failure isolation and its [`ActivationReport`](report::ActivationReport);
+//! - [`runtime`]: the live [`Runtime`](runtime::Runtime), recomposed incrementally;
+//! - [`controller`]: [`ActivationController`](controller::ActivationController)s that apply install changes;
+//! - [`health`], [`ledger`]: plugin health and the migration ledger.
+//!
+//! Start with [`prelude`].
+
+pub mod activation;
+pub mod catalog;
+pub mod controller;
+pub mod health;
+mod json;
+pub mod ledger;
+pub mod loader;
+mod plan;
+pub mod registry;
+pub mod report;
+pub mod runtime;
+pub mod source;
+pub mod state;
+
+/// The registry's types, and the plugin SDK's, in one import.
+pub mod prelude {
+    pub use crate::activation::ActivationOptions;
+    pub use crate::controller::{ActivationController, ControllerAnswer, ControllerCapabilities, ControllerState, NoController, RuntimeGraphController, Strategy};
+    pub use crate::health::{HealthSnapshot, PluginHealth};
+    pub use crate::ledger::{LedgerError, MemoryLedger, MigrationLedger};
+    pub use crate::loader::{LoadError, LoadRequest, PluginLoader, PluginModule, StaticLoader, load_registry};
+    pub use crate::report::{ActivationReport, ChildRejection, FailReason, Outcome, PluginReport, SkipReason};
+    pub use crate::runtime::{Cascade, MountedRoute, Runtime, RuntimeError};
+    pub use zelavis_core::bus::{Bus, FilterRef, HookRef, Subscription};
+    pub use crate::catalog::{Catalog, CatalogEntry, CatalogError, Compatibility, ReviewStatus};
+    pub use crate::registry::{PluginRegistry, RegistryEntry, RegistryError, Status};
+    pub use crate::source::Source;
+    pub use crate::state::{AppliedState, RegistryState, StateError, StateRecord};
+    pub use zelavis_plugin::prelude::*;
+}

@@ -71,7 +71,9 @@ pub(crate) fn version(text: &Text, errors: &mut Errors) {
         if let Err(error) = semver::Version::parse(&value) {
             errors.at(
                 lit.span(),
-                format!("invalid version {value:?}: {error}; write a semver version such as \"1.2.0\""),
+                format!(
+                    "invalid version {value:?}: {error}; write a semver version such as \"1.2.0\""
+                ),
             );
         }
     }
@@ -126,14 +128,23 @@ pub(crate) fn title(text: &Text, what: &str, errors: &mut Errors) {
 
 /// `" (did you mean `x`?)"` when one of `candidates` is close to `word`, else `""`.
 pub(crate) fn suggestion<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    nearest(word, candidates)
+        .map(|candidate| format!(" (did you mean `{candidate}`?)"))
+        .unwrap_or_default()
+}
+
+/// The candidate closest to `word`, if it is close enough to be a typo of it.
+pub(crate) fn nearest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
         .map(|candidate| (distance(word, candidate), candidate))
         .filter(|&(d, _)| d <= limit)
         .min_by_key(|&(d, _)| d)
-        .map(|(_, candidate)| format!(" (did you mean `{candidate}`?)"))
-        .unwrap_or_default()
+        .map(|(_, candidate)| candidate)
 }
 
 /// Optimal string alignment distance: insertions, deletions, substitutions and adjacent transpositions.
@@ -193,7 +204,10 @@ mod tests {
 
     #[test]
     fn lists_words() {
-        assert_eq!(one_of(["open", "reviewed", "private"]), "open, reviewed or private");
+        assert_eq!(
+            one_of(["open", "reviewed", "private"]),
+            "open, reviewed or private"
+        );
         assert_eq!(one_of(["open"]), "open");
     }
 }

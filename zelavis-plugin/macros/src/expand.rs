@@ -13,7 +13,8 @@ use crate::parse;
 /// follow-up errors).
 pub(crate) fn define_plugin(input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    let parsed = (|stream: syn::parse::ParseStream| parse::plugin(stream, &mut errors)).parse2(input);
+    let parsed =
+        (|stream: syn::parse::ParseStream| parse::plugin(stream, &mut errors)).parse2(input);
     let plugin = match parsed {
         Ok(plugin) => Some(plugin),
         Err(error) => {
@@ -29,7 +30,7 @@ pub(crate) fn define_plugin(input: TokenStream) -> TokenStream {
             let export = export_name(plugin.as_ref().and_then(|p| p.export.as_ref()));
             quote! {
                 #error
-                #[allow(missing_docs, clippy::missing_errors_doc)]
+                #[allow(dead_code, missing_docs, clippy::missing_errors_doc)]
                 pub fn #export() -> ::core::result::Result<#krate::PluginDef, #krate::DefinitionError> {
                     ::core::unreachable!("define_plugin! reported compile errors")
                 }
@@ -122,7 +123,10 @@ fn expand(plugin: &Plugin) -> TokenStream {
     }
     let doc = match &plugin.name {
         Some(Text::Lit(name)) => {
-            format!(" The plugin `{}` defined with `define_plugin!`.", name.value())
+            format!(
+                " The plugin `{}` defined with `define_plugin!`.",
+                name.value()
+            )
         }
         _ => " The plugin defined with `define_plugin!`.".to_owned(),
     };

@@ -7,12 +7,14 @@
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt;
-use syn::parse::discouraged::Speculative;
 use syn::parse::ParseStream;
+use syn::parse::discouraged::Speculative;
 use syn::{Expr, Ident, Lit, LitStr, Path, Token, braced, bracketed};
 
 use crate::check::{self, Errors, PERMISSIONS, POLICIES};
-use crate::model::{Contract, Dependency, Extends, ExtensionPoint, Menu, Page, Permission, Plugin, Target, Text};
+use crate::model::{
+    Contract, Dependency, Extends, ExtensionPoint, Menu, Page, Permission, Plugin, Target, Text,
+};
 
 const PLUGIN_FIELDS: &[&str] = &[
     "export",
@@ -36,32 +38,39 @@ const EXTENDS_FIELDS: &[&str] = &["plugin", "extension_point"];
 /// Parses the whole macro input; problems that do not stop parsing go to `errors`.
 pub(crate) fn plugin(input: ParseStream, errors: &mut Errors) -> syn::Result<Plugin> {
     let mut plugin = Plugin::default();
-    let seen = fields(input, errors, "", PLUGIN_FIELDS, &["crate"], |key, input, errors| {
-        match key {
-            "crate" => plugin.krate = Some(input.call(Path::parse_mod_style)?),
-            "export" => plugin.export = Some(input.parse()?),
-            "name" => {
-                let name = text(input, "the plugin name")?;
-                check::name_text(&name, "plugin name", errors);
-                plugin.name = Some(name);
+    let seen = fields(
+        input,
+        errors,
+        "",
+        PLUGIN_FIELDS,
+        &["crate"],
+        |key, input, errors| {
+            match key {
+                "crate" => plugin.krate = Some(input.call(Path::parse_mod_style)?),
+                "export" => plugin.export = Some(input.parse()?),
+                "name" => {
+                    let name = text(input, "the plugin name")?;
+                    check::name_text(&name, "plugin name", errors);
+                    plugin.name = Some(name);
+                }
+                "version" => {
+                    let version = text(input, "the version")?;
+                    check::version(&version, errors);
+                    plugin.version = Some(version);
+                }
+                "description" => plugin.description = Some(text(input, "the description")?),
+                "contract" => plugin.contract = Some(contract(input, errors)?),
+                "permissions" => plugin.permissions = permissions(input, errors)?,
+                "dependencies" => plugin.dependencies = dependencies(input, errors)?,
+                "extension_points" => plugin.extension_points = extension_points(input, errors)?,
+                "extends" => plugin.extends = Some(extends(input, errors)?),
+                "menu" => plugin.menu = Some(menu(input, errors)?),
+                "setup" => plugin.setup = Some(input.parse()?),
+                _ => plugin.setup_async = Some(input.parse()?),
             }
-            "version" => {
-                let version = text(input, "the version")?;
-                check::version(&version, errors);
-                plugin.version = Some(version);
-            }
-            "description" => plugin.description = Some(text(input, "the description")?),
-            "contract" => plugin.contract = Some(contract(input, errors)?),
-            "permissions" => plugin.permissions = permissions(input, errors)?,
-            "dependencies" => plugin.dependencies = dependencies(input, errors)?,
-            "extension_points" => plugin.extension_points = extension_points(input, errors)?,
-            "extends" => plugin.extends = Some(extends(input, errors)?),
-            "menu" => plugin.menu = Some(menu(input, errors)?),
-            "setup" => plugin.setup = Some(input.parse()?),
-            _ => plugin.setup_async = Some(input.parse()?),
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     if let (Some(_), Some(setup_async)) = (&plugin.setup, &plugin.setup_async) {
         errors.push(syn::Error::new_spanned(
             setup_async,
@@ -79,7 +88,7 @@ pub(crate) fn plugin(input: ParseStream, errors: &mut Errors) -> syn::Result<Plu
 
 /// Parses `key: value, ...` until the end of `input`, calling `on_field` with each known key and a stream
 /// positioned on its value. `context` is `""` at the top level or e.g. `" in menu"`; `hidden` fields are
-/// accepted but not listed in errors. Returns the keys seen.
+/// accepted but not listed in errors. Returns the keys seen (and those suggested for near misses).
 fn fields(
     input: ParseStream,
     errors: &mut Errors,
@@ -89,6 +98,7 @@ fn fields(
     mut on_field: impl FnMut(&'static str, ParseStream, &mut Errors) -> syn::Result<()>,
 ) -> syn::Result<Vec<&'static str>> {
     let mut seen: Vec<&'static str> = Vec::new();
+    let mut given: Vec<&'static str> = Vec::new();
     while !input.is_empty() {
         let key = input.call(Ident::parse_any)?;
         let written = key.unraw().to_string();
@@ -96,9 +106,10 @@ fn fields(
             errors.push(error);
             skip_value(input)?;
         } else if let Some(&known_key) = known.iter().chain(hidden).find(|k| **k == written) {
-            if seen.contains(&known_key) {
+            if given.contains(&known_key) {
                 errors.at(key.span(), format!("duplicate field `{written}`{context}"));
             }
+            given.push(known_key);
             seen.push(known_key);
             let fork = input.fork();
             match on_field(known_key, &fork, errors) {
@@ -117,9 +128,14 @@ fn fields(
             }
         } else {
             let hint = if written == "surface" && context == " in menu" {
-                "; plugin menus cannot declare a surface: Zelavis mounts them under Workspace".to_owned()
+                "; plugin menus cannot declare a surface: Zelavis mounts them under Workspace"
+                    .to_owned()
             } else {
-                check::suggestion(&written, known.iter().chain(hidden).copied())
+                let near = check::nearest(&written, known.iter().chain(hidden).copied());
+                // A near miss is reported once, not also as a missing field.
+                seen.extend(near);
+                near.map(|k| format!(" (did you mean `{k}`?)"))
+                    .unwrap_or_default()
             };
             errors.at(
                 key.span(),
@@ -163,6 +179,17 @@ fn skip_unknown_value(input: ParseStream) -> syn::Result<()> {
     }
 }
 
+/// Fails with a clear message unless a `[...]` list starts here; `example` shows one.
+fn expect_list(input: ParseStream, what: &str, example: &str) -> syn::Result<()> {
+    if input.peek(syn::token::Bracket) {
+        Ok(())
+    } else {
+        Err(input.error(format!(
+            "expected a `[...]` list of {what}, e.g. `{example}`"
+        )))
+    }
+}
+
 /// Whether the value starting here is exactly one identifier (followed by `,` or the end).
 fn lone_ident(input: ParseStream) -> Option<Ident> {
     let fork = input.fork();
@@ -190,9 +217,10 @@ fn text(input: ParseStream, what: &str) -> syn::Result<Text> {
     }
     if input.peek(Lit) {
         let lit: Lit = input.parse()?;
+        let text = lit.to_token_stream().to_string();
         return Err(syn::Error::new(
             lit.span(),
-            format!("expected a string literal for {what}"),
+            format!("expected a string literal for {what}: write `\"{text}\"`"),
         ));
     }
     if let Some(ident) = lone_ident(input)
@@ -216,6 +244,7 @@ fn contract(input: ParseStream, errors: &mut Errors) -> syn::Result<Contract> {
 
 /// `[services.register, ...]`.
 fn permissions(input: ParseStream, errors: &mut Errors) -> syn::Result<Vec<Permission>> {
+    expect_list(input, "permissions", "[services.register, hooks.subscribe]")?;
     let content;
     bracketed!(content in input);
     let mut permissions = Vec::new();
@@ -303,6 +332,11 @@ fn dependencies(input: ParseStream, errors: &mut Errors) -> syn::Result<Vec<Depe
 
 /// `[payments { policy: reviewed, allowed: ["stripe"] }, PAYMENTS, "order-events" {}, ...]`.
 fn extension_points(input: ParseStream, errors: &mut Errors) -> syn::Result<Vec<ExtensionPoint>> {
+    expect_list(
+        input,
+        "extension points",
+        "[payments { policy: reviewed, allowed: [\"stripe\"] }]",
+    )?;
     let content;
     bracketed!(content in input);
     let mut points = Vec::new();
@@ -374,6 +408,7 @@ fn policy(input: ParseStream, errors: &mut Errors) -> syn::Result<Option<(&'stat
 
 /// `["stripe", "paypal"]`.
 fn allowed(input: ParseStream, errors: &mut Errors) -> syn::Result<Vec<LitStr>> {
+    expect_list(input, "allowed plugin names", "[\"stripe\", \"paypal\"]")?;
     let content;
     bracketed!(content in input);
     let mut allowed = Vec::new();
@@ -404,24 +439,37 @@ fn extends(input: ParseStream, errors: &mut Errors) -> syn::Result<Extends> {
     let brace = braced!(content in input);
     let mut plugin = None;
     let mut extension_point = None;
-    let seen = fields(&content, errors, " in extends", EXTENDS_FIELDS, &[], |key, input, errors| {
-        if key == "plugin" {
-            let name = lit_str(input, "the parent plugin name")?;
-            check::name(&name, "plugin name", errors);
-            plugin = Some(name);
-        } else {
-            let name = if input.peek(LitStr) {
-                input.parse()?
+    let seen = fields(
+        &content,
+        errors,
+        " in extends",
+        EXTENDS_FIELDS,
+        &[],
+        |key, input, errors| {
+            if key == "plugin" {
+                let name = lit_str(input, "the parent plugin name")?;
+                check::name(&name, "plugin name", errors);
+                plugin = Some(name);
             } else {
-                let ident = input.call(Ident::parse_any)?;
-                LitStr::new(&ident.unraw().to_string(), ident.span())
-            };
-            check::name(&name, "extension point name", errors);
-            extension_point = Some(name);
-        }
-        Ok(())
-    })?;
-    missing(&seen, EXTENDS_FIELDS, " in extends", brace.span.join(), errors);
+                let name = if input.peek(LitStr) {
+                    input.parse()?
+                } else {
+                    let ident = input.call(Ident::parse_any)?;
+                    LitStr::new(&ident.unraw().to_string(), ident.span())
+                };
+                check::name(&name, "extension point name", errors);
+                extension_point = Some(name);
+            }
+            Ok(())
+        },
+    )?;
+    missing(
+        &seen,
+        EXTENDS_FIELDS,
+        " in extends",
+        brace.span.open(),
+        errors,
+    );
     match (plugin, extension_point) {
         (Some(plugin), Some(extension_point)) => Ok(Extends::Untyped {
             plugin,
@@ -443,34 +491,46 @@ fn menu(input: ParseStream, errors: &mut Errors) -> syn::Result<Menu> {
     let mut path = None;
     let mut page_value = None;
     let mut items = Vec::new();
-    let seen = fields(&content, errors, " in menu", MENU_FIELDS, &[], |key, input, errors| {
-        match key {
-            "title" => {
-                let value = text(input, "the menu title")?;
-                check::title(&value, "menu", errors);
-                title = Some(value);
-            }
-            "path" => {
-                let value = text(input, "the menu path")?;
-                check::path(&value, errors);
-                path = Some(value);
-            }
-            "page" => page_value = Some(page(input, errors)?),
-            _ => {
-                let list;
-                bracketed!(list in input);
-                while !list.is_empty() {
-                    items.push(menu(&list, errors)?);
-                    if list.is_empty() {
-                        break;
+    let seen = fields(
+        &content,
+        errors,
+        " in menu",
+        MENU_FIELDS,
+        &[],
+        |key, input, errors| {
+            match key {
+                "title" => {
+                    let value = text(input, "the menu title")?;
+                    check::title(&value, "menu", errors);
+                    title = Some(value);
+                }
+                "path" => {
+                    let value = text(input, "the menu path")?;
+                    check::path(&value, errors);
+                    path = Some(value);
+                }
+                "page" => page_value = Some(page(input, errors)?),
+                _ => {
+                    expect_list(
+                        input,
+                        "menu entries",
+                        "[{ title: \"Orders\", path: \"/shop/orders\" }]",
+                    )?;
+                    let list;
+                    bracketed!(list in input);
+                    while !list.is_empty() {
+                        items.push(menu(&list, errors)?);
+                        if list.is_empty() {
+                            break;
+                        }
+                        list.parse::<Token![,]>()?;
                     }
-                    list.parse::<Token![,]>()?;
                 }
             }
-        }
-        Ok(())
-    })?;
-    missing(&seen, &["title"], " in menu", brace.span.join(), errors);
+            Ok(())
+        },
+    )?;
+    missing(&seen, &["title"], " in menu", brace.span.open(), errors);
     Ok(Menu {
         title: title.unwrap_or_else(|| Text::Lit(LitStr::new("", brace.span.join()))),
         path,
@@ -486,23 +546,30 @@ fn page(input: ParseStream, errors: &mut Errors) -> syn::Result<Page> {
     let mut id = None;
     let mut title = None;
     let mut render = None;
-    let seen = fields(&content, errors, " in page", PAGE_FIELDS, &[], |key, input, errors| {
-        match key {
-            "id" => {
-                let value = text(input, "the page id")?;
-                check::page_id(&value, errors);
-                id = Some(value);
+    let seen = fields(
+        &content,
+        errors,
+        " in page",
+        PAGE_FIELDS,
+        &[],
+        |key, input, errors| {
+            match key {
+                "id" => {
+                    let value = text(input, "the page id")?;
+                    check::page_id(&value, errors);
+                    id = Some(value);
+                }
+                "title" => {
+                    let value = text(input, "the page title")?;
+                    check::title(&value, "page", errors);
+                    title = Some(value);
+                }
+                _ => render = Some(input.parse::<Expr>()?),
             }
-            "title" => {
-                let value = text(input, "the page title")?;
-                check::title(&value, "page", errors);
-                title = Some(value);
-            }
-            _ => render = Some(input.parse::<Expr>()?),
-        }
-        Ok(())
-    })?;
-    missing(&seen, PAGE_FIELDS, " in page", brace.span.join(), errors);
+            Ok(())
+        },
+    )?;
+    missing(&seen, PAGE_FIELDS, " in page", brace.span.open(), errors);
     let span = brace.span.join();
     Ok(Page {
         id: id.unwrap_or_else(|| Text::Lit(LitStr::new("", span))),

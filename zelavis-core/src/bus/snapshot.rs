@@ -1,0 +1,258 @@
+//! The immutable snapshot dispatch reads: per name, a pre-sorted `Arc<[Entry]>` of one payload type.
+//!
+//! Writers never change a snapshot: they build the next one (sharing every untouched list) and swap it in,
+//! so a dispatch sees one consistent set of subscriptions from start to end.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use super::FailureSink;
+use super::subscription::SubscriptionKind;
+use crate::name::Name;
+
+/// One installed handler `H` (a hook handler or a filter) and who owns it.
+#[derive(Clone)]
+pub(crate) struct Entry<H> {
+    pub(crate) owner: Name,
+    pub(crate) priority: i32,
+    /// Installation order across the bus: breaks priority ties.
+    pub(crate) seq: u64,
+    pub(crate) handler: H,
+}
+
+/// The entries under one name, sorted by (priority, seq).
+pub(crate) struct List<H> {
+    pub(crate) entries: Arc<[Entry<H>]>,
+}
+
+/// What writers and reports need from a [`List`] without knowing its payload type.
+pub(crate) trait ErasedList: Any + Send + Sync {
+    /// `None` if `owner` has no entry here; otherwise how many it had and the list without them
+    /// (`None` when nothing is left).
+    fn without_owner(&self, owner: &Name) -> Option<(usize, Option<Arc<dyn ErasedList>>)>;
+
+    /// Calls `visit(owner, priority, seq)` for each entry, in order.
+    fn visit(&self, visit: &mut dyn FnMut(&Name, i32, u64));
+}
+
+impl<H: Clone + Send + Sync + 'static> ErasedList for List<H> {
+    fn without_owner(&self, owner: &Name) -> Option<(usize, Option<Arc<dyn ErasedList>>)> {
+        let removed = self.entries.iter().filter(|e| &e.owner == owner).count();
+        if removed == 0 {
+            return None;
+        }
+        if removed == self.entries.len() {
+            return Some((removed, None));
+        }
+        let kept: Arc<[Entry<H>]> = self
+            .entries
+            .iter()
+            .filter(|e| &e.owner != owner)
+            .cloned()
+            .collect();
+        Some((removed, Some(Arc::new(List { entries: kept }))))
+    }
+
+    fn visit(&self, visit: &mut dyn FnMut(&Name, i32, u64)) {
+        for entry in self.entries.iter() {
+            visit(&entry.owner, entry.priority, entry.seq);
+        }
+    }
+}
+
+/// The subscriptions under one name: their payload type and the type-erased list.
+#[derive(Clone)]
+pub(crate) struct Slot {
+    pub(crate) payload: TypeId,
+    pub(crate) payload_name: &'static str,
+    pub(crate) list: Arc<dyn ErasedList>,
+}
+
+impl Slot {
+    /// The list, if its handlers are `H`.
+    pub(crate) fn downcast<H: 'static>(&self) -> Option<&List<H>> {
+        let list: &dyn Any = &*self.list;
+        list.downcast_ref::<List<H>>()
+    }
+}
+
+/// Where a dispatch found its handlers.
+pub(crate) enum Lookup<'a, H> {
+    /// Nobody subscribed to the name.
+    Missing,
+    /// The name carries another payload type, named here.
+    Mismatch(&'static str),
+    /// The handlers, in order.
+    Found(&'a List<H>),
+}
+
+pub(crate) type Table = HashMap<&'static str, Slot, BuildHasherDefault<NameHasher>>;
+
+/// Everything dispatch reads, swapped as a whole by writers.
+#[derive(Clone, Default)]
+pub(crate) struct Snapshot {
+    pub(crate) hooks: Table,
+    pub(crate) filters: Table,
+    pub(crate) sink: Option<FailureSink>,
+}
+
+impl Snapshot {
+    pub(crate) fn table(&self, kind: SubscriptionKind) -> &Table {
+        match kind {
+            SubscriptionKind::Hook => &self.hooks,
+            SubscriptionKind::Filter => &self.filters,
+        }
+    }
+
+    pub(crate) fn table_mut(&mut self, kind: SubscriptionKind) -> &mut Table {
+        match kind {
+            SubscriptionKind::Hook => &mut self.hooks,
+            SubscriptionKind::Filter => &mut self.filters,
+        }
+    }
+
+    /// The handlers of type `H` under `name` in the table of `kind`.
+    pub(crate) fn lookup<H: 'static>(&self, kind: SubscriptionKind, name: &str) -> Lookup<'_, H> {
+        match self.table(kind).get(name) {
+            None => Lookup::Missing,
+            Some(slot) => match slot.downcast::<H>() {
+                Some(list) => Lookup::Found(list),
+                None => Lookup::Mismatch(slot.payload_name),
+            },
+        }
+    }
+
+    /// Every name in both tables, with its kind and slot.
+    pub(crate) fn slots(&self) -> impl Iterator<Item = (SubscriptionKind, &'static str, &Slot)> {
+        let hooks = self
+            .hooks
+            .iter()
+            .map(|(name, slot)| (SubscriptionKind::Hook, *name, slot));
+        let filters = self
+            .filters
+            .iter()
+            .map(|(name, slot)| (SubscriptionKind::Filter, *name, slot));
+        hooks.chain(filters)
+    }
+}
+
+/// `FxHash` (rustc's hasher) for the name tables: names are `&'static str` constants chosen by code, not by
+/// users, so `HashDoS` resistance buys nothing, and `SipHash` would cost more than a short dispatch.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct NameHasher(u64);
+
+impl NameHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    fn entries(owners: &[&str]) -> List<()> {
+        List {
+            entries: owners
+                .iter()
+                .enumerate()
+                .map(|(seq, owner)| Entry {
+                    owner: Name::parse(owner).unwrap(),
+                    priority: 0,
+                    seq: seq as u64,
+                    handler: (),
+                })
+                .collect(),
+        }
+    }
+
+    fn owners(list: &dyn ErasedList) -> Vec<String> {
+        let mut out = Vec::new();
+        list.visit(&mut |owner, _, _| out.push(owner.to_string()));
+        out
+    }
+
+    #[test]
+    fn without_owner_keeps_the_others_in_order() {
+        let list = entries(&["a", "b", "a", "c"]);
+        let (removed, rest) = list.without_owner(&Name::parse("a").unwrap()).unwrap();
+        assert_eq!(removed, 2);
+        assert_eq!(owners(&*rest.unwrap()), ["b", "c"]);
+        assert!(list.without_owner(&Name::parse("d").unwrap()).is_none());
+        let (removed, rest) = entries(&["a"])
+            .without_owner(&Name::parse("a").unwrap())
+            .unwrap();
+        assert_eq!((removed, rest.is_none()), (1, true));
+    }
+
+    #[test]
+    fn lookup_tells_missing_mismatch_and_found_apart() {
+        let mut snapshot = Snapshot::default();
+        snapshot.hooks.insert(
+            "a.b",
+            Slot {
+                payload: TypeId::of::<u32>(),
+                payload_name: "u32",
+                list: Arc::new(entries(&["x"])),
+            },
+        );
+        assert!(matches!(
+            snapshot.lookup::<()>(SubscriptionKind::Filter, "a.b"),
+            Lookup::Missing
+        ));
+        assert!(matches!(
+            snapshot.lookup::<u8>(SubscriptionKind::Hook, "a.b"),
+            Lookup::Mismatch("u32")
+        ));
+        assert!(matches!(
+            snapshot.lookup::<()>(SubscriptionKind::Hook, "a.b"),
+            Lookup::Found(list) if list.entries.len() == 1
+        ));
+    }
+
+    #[test]
+    fn name_hasher_tells_names_apart() {
+        let build = BuildHasherDefault::<NameHasher>::default();
+        let names = [
+            "order.created",
+            "order.create",
+            "order.created.",
+            "price.total",
+            "a",
+            "",
+        ];
+        let hashes: std::collections::HashSet<u64> =
+            names.iter().map(|n| build.hash_one(n)).collect();
+        assert_eq!(hashes.len(), names.len());
+    }
+}

@@ -1,0 +1,307 @@
+//! [`ActivationReport`]: one value that lists every plugin's outcome: activated, failed or skipped, and why.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use zelavis_core::name::Name;
+
+/// What happened to one plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Its setup succeeded and its registrations are live.
+    Activated,
+    /// Its setup ran and failed; nothing it registered stayed.
+    Failed {
+        /// Why.
+        reason: FailReason,
+    },
+    /// It was torn down by a runtime change (disable, uninstall, update, cascade).
+    Deactivated,
+    /// It did not run.
+    Skipped {
+        /// Why.
+        reason: SkipReason,
+    },
+}
+
+/// Why a plugin's setup failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum FailReason {
+    /// Setup returned an error.
+    Setup {
+        /// The error.
+        message: String,
+    },
+    /// Setup panicked.
+    Panicked {
+        /// The panic message.
+        message: String,
+    },
+    /// Setup exceeded the host's timeout.
+    TimedOut {
+        /// The timeout in milliseconds.
+        after_ms: u64,
+    },
+    /// A migration failed (migrations that ran before it stay applied).
+    Migration {
+        /// The migration id.
+        id: String,
+        /// The error.
+        message: String,
+    },
+    /// A registration could not be installed (e.g. a hook type conflict).
+    Registration {
+        /// The error.
+        message: String,
+    },
+}
+
+/// Why a child plugin was not attached to its parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChildRejection {
+    /// The point's policy does not admit it.
+    Policy,
+    /// The parent is not in the registry.
+    ParentMissing,
+    /// The parent is not installed.
+    ParentNotInstalled,
+    /// The parent declares no such extension point.
+    NoSuchExtensionPoint,
+    /// The named parent is itself a child plugin.
+    ParentIsChild,
+}
+
+/// Why a plugin did not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// A dependency is not in the registry.
+    DependencyMissing {
+        /// The dependency.
+        dependency: Name,
+    },
+    /// A dependency is known but not installed.
+    DependencyNotInstalled {
+        /// The dependency.
+        dependency: Name,
+    },
+    /// A dependency is a child plugin, which never activates on its own.
+    DependencyIsChild {
+        /// The dependency.
+        dependency: Name,
+    },
+    /// A dependency's version does not meet the requirement.
+    DependencyVersion {
+        /// The dependency.
+        dependency: Name,
+        /// The requirement.
+        required: String,
+        /// The version found.
+        found: String,
+    },
+    /// The plugin is part of a dependency cycle.
+    DependencyCycle {
+        /// The cycle, first plugin repeated at the end.
+        cycle: Vec<Name>,
+    },
+    /// A dependency did not activate (it failed or was skipped).
+    DependencyInactive {
+        /// The dependency.
+        dependency: Name,
+    },
+    /// The plugin's contract is not supported by this host.
+    ContractUnsupported {
+        /// The contract error, naming both versions.
+        message: String,
+    },
+    /// A child plugin that could not attach.
+    ChildRejected {
+        /// Which rule.
+        rejection: ChildRejection,
+        /// The full message, naming child, parent and point.
+        message: String,
+    },
+    /// A child whose parent did not activate.
+    ParentInactive {
+        /// The parent.
+        parent: Name,
+    },
+    /// A child whose parent activated without applying the extension point.
+    NotApplied {
+        /// The parent.
+        parent: Name,
+        /// The point it did not apply.
+        extension_point: Name,
+    },
+}
+
+/// One plugin's line in the report: outcome and what it registered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginReport {
+    /// The plugin.
+    pub name: Name,
+    /// For a child plugin: its parent and extension point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<(Name, Name)>,
+    /// What happened.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// Services it registered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<Name>,
+    /// Hooks it subscribed to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<String>,
+    /// Filters it registered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<String>,
+    /// Routes it registered, as `METHOD /full/path`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<String>,
+    /// Migrations that ran for the first time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub migrations: Vec<String>,
+}
+
+impl PluginReport {
+    pub(crate) fn new(name: Name, outcome: Outcome) -> Self {
+        Self {
+            name,
+            parent: None,
+            outcome,
+            services: Vec::new(),
+            hooks: Vec::new(),
+            filters: Vec::new(),
+            routes: Vec::new(),
+            migrations: Vec::new(),
+        }
+    }
+
+    pub(crate) fn skipped(name: Name, reason: SkipReason) -> Self {
+        Self::new(name, Outcome::Skipped { reason })
+    }
+}
+
+/// Every plugin's outcome from one activation (or one runtime change), in the order they were decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivationReport {
+    /// One line per plugin.
+    pub plugins: Vec<PluginReport>,
+}
+
+impl ActivationReport {
+    /// The line of `name`, if it is in the report.
+    pub fn get(&self, name: &str) -> Option<&PluginReport> {
+        self.plugins.iter().find(|p| p.name == name)
+    }
+
+    /// The outcome of `name`, if it is in the report.
+    pub fn outcome(&self, name: &str) -> Option<&Outcome> {
+        self.get(name).map(|p| &p.outcome)
+    }
+
+    /// Names of the activated plugins, in activation order.
+    pub fn activated(&self) -> Vec<&Name> {
+        self.plugins
+            .iter()
+            .filter(|p| p.outcome == Outcome::Activated)
+            .map(|p| &p.name)
+            .collect()
+    }
+
+    /// Whether every plugin in the report activated.
+    ///
+    /// An empty report counts as all activated.
+    pub fn all_activated(&self) -> bool {
+        self.plugins.iter().all(|p| p.outcome == Outcome::Activated)
+    }
+}
+
+impl fmt::Display for FailReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailReason::Setup { message } => write!(f, "setup failed: {message}"),
+            FailReason::Panicked { message } => write!(f, "setup panicked: {message}"),
+            FailReason::TimedOut { after_ms } => write!(f, "setup timed out after {after_ms} ms"),
+            FailReason::Migration { id, message } => write!(f, "migration {id:?} failed: {message}"),
+            FailReason::Registration { message } => write!(f, "registration failed: {message}"),
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::DependencyMissing { dependency } => write!(f, "dependency {dependency:?} is not in the registry"),
+            SkipReason::DependencyNotInstalled { dependency } => write!(f, "dependency {dependency:?} is not installed"),
+            SkipReason::DependencyIsChild { dependency } => {
+                write!(f, "dependency {dependency:?} is a child plugin and never activates on its own")
+            }
+            SkipReason::DependencyVersion { dependency, required, found } => {
+                write!(f, "dependency {dependency:?} is {found}, which does not meet {required}")
+            }
+            SkipReason::DependencyCycle { cycle } => {
+                let path: Vec<&str> = cycle.iter().map(Name::as_str).collect();
+                write!(f, "dependency cycle: {}", path.join(" -> "))
+            }
+            SkipReason::DependencyInactive { dependency } => write!(f, "dependency {dependency:?} did not activate"),
+            SkipReason::ContractUnsupported { message } | SkipReason::ChildRejected { message, .. } => f.write_str(message),
+            SkipReason::ParentInactive { parent } => write!(f, "parent {parent:?} did not activate"),
+            SkipReason::NotApplied { parent, extension_point } => {
+                write!(f, "parent {parent:?} did not apply extension point {extension_point:?}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Activated => f.write_str("activated"),
+            Outcome::Deactivated => f.write_str("deactivated"),
+            Outcome::Failed { reason } => write!(f, "failed: {reason}"),
+            Outcome::Skipped { reason } => write!(f, "skipped: {reason}"),
+        }
+    }
+}
+
+impl fmt::Display for ActivationReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = |p: &PluginReport| match &p.parent {
+            Some(_) => format!("  {}", p.name),
+            None => p.name.to_string(),
+        };
+        let width = self.plugins.iter().map(|p| label(p).len()).max().unwrap_or(6).max(6);
+        writeln!(f, "{:<width$}  {:<9}  details", "plugin", "outcome")?;
+        for p in &self.plugins {
+            let (word, detail) = match &p.outcome {
+                Outcome::Activated => ("activated", String::new()),
+                Outcome::Deactivated => ("torn down", String::new()),
+                Outcome::Failed { reason } => ("failed", reason.to_string()),
+                Outcome::Skipped { reason } => ("skipped", reason.to_string()),
+            };
+            let mut details = vec![];
+            if let Some((parent, point)) = &p.parent {
+                details.push(format!("child of {parent}.{point}"));
+            }
+            if !detail.is_empty() {
+                details.push(detail);
+            }
+            let list = |what: &str, items: &[String]| (!items.is_empty()).then(|| format!("{what}: {}", items.join(", ")));
+            let services: Vec<String> = p.services.iter().map(ToString::to_string).collect();
+            details.extend(list("services", &services));
+            details.extend(list("hooks", &p.hooks));
+            details.extend(list("filters", &p.filters));
+            details.extend(list("routes", &p.routes));
+            details.extend(list("migrations", &p.migrations));
+            let line = format!("{:<width$}  {word:<9}  {}", label(p), details.join("; "));
+            writeln!(f, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+}
