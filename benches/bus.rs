@@ -74,23 +74,17 @@ fn hook_emit(c: &mut Criterion) {
             });
         });
 
-        let baseline: Vec<BaselineHandler> = (0..handlers)
-            .map(|_| Box::new(handle) as BaselineHandler)
-            .collect();
-        group.bench_with_input(
-            BenchmarkId::new("baseline", handlers),
-            &baseline,
-            |b, baseline| {
-                b.iter(|| {
-                    let order = OrderCreated {
-                        id: black_box(7),
-                        cents: black_box(1_999),
-                    };
-                    let summary = block_on(async { baseline_emit(baseline, order) });
-                    black_box(summary)
-                });
-            },
-        );
+        let baseline: Vec<BaselineHandler> = (0..handlers).map(|_| Box::new(handle) as BaselineHandler).collect();
+        group.bench_with_input(BenchmarkId::new("baseline", handlers), &baseline, |b, baseline| {
+            b.iter(|| {
+                let order = OrderCreated {
+                    id: black_box(7),
+                    cents: black_box(1_999),
+                };
+                let summary = block_on(async { baseline_emit(baseline, order) });
+                black_box(summary)
+            });
+        });
     }
     group.finish();
 }
@@ -128,9 +122,7 @@ fn filter_apply(c: &mut Criterion) {
     });
 
     // Both sides must compute the same value, or the comparison means nothing.
-    let expected = baseline
-        .iter()
-        .fold(1_999_u64, |cents, filter| filter(&cents));
+    let expected = baseline.iter().fold(1_999_u64, |cents, filter| filter(&cents));
     assert_eq!(bus.apply(&PRICE, 1_999).value, expected);
     group.finish();
 }

@@ -26,10 +26,9 @@ const ALLOWED_PER_POINT: usize = 3;
 /// The nested menu: a root, 10 sections, 10 groups per section, 10 leaves per group, each entry with a
 /// unique path. Every group and every even leaf has a page (600 pages, unique ids).
 fn menu() -> Menu {
-    let mut root =
-        Menu::new("Big plugin")
-            .path("/big")
-            .page(Page::new("home", "Home", |_| "<p>home</p>"));
+    let mut root = Menu::new("Big plugin")
+        .path("/big")
+        .page(Page::new("home", "Home", |_| "<p>home</p>"));
     for s in 0..SECTIONS {
         let mut section = Menu::new(format!("Section {s}")).path(format!("/big/s{s}"));
         for g in 0..GROUPS {
@@ -41,8 +40,7 @@ fn menu() -> Menu {
                     |_| "<p>group</p>",
                 ));
             for l in 0..LEAVES {
-                let mut leaf =
-                    Menu::new(format!("Leaf {s}.{g}.{l}")).path(format!("/big/s{s}/g{g}/l{l}"));
+                let mut leaf = Menu::new(format!("Leaf {s}.{g}.{l}")).path(format!("/big/s{s}/g{g}/l{l}"));
                 if l.is_multiple_of(2) {
                     leaf = leaf.page(Page::new(
                         format!("p-{s}-{g}-{l}"),
@@ -78,9 +76,7 @@ fn child_name(i: usize, j: usize) -> String {
 
 /// Builder input plus `build()`: what a plugin author pays.
 fn build_and_validate() -> Result<PluginDef, DefinitionError> {
-    let mut builder = PluginDef::builder("big-plugin")
-        .version("1.0.0")
-        .menu(menu());
+    let mut builder = PluginDef::builder("big-plugin").version("1.0.0").menu(menu());
     for i in 0..POINTS {
         let mut point = ExtensionPointDecl::new(point_name(i)).policy(policy(i));
         for j in 0..ALLOWED_PER_POINT {

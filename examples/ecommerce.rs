@@ -34,8 +34,17 @@ pub const PRICE: FilterRef<u64> = FilterRef::new("price.total");
 fn ecommerce() -> Result<PluginDef, DefinitionError> {
     PluginDef::builder("zelavis-ecommerce")
         .version("1.4.0")
-        .extension_point(PAYMENTS.declare().policy(Policy::Reviewed).allow_all(["stripe", "paypal"]))
-        .menu(Menu::new("Ecommerce").path("/ecommerce").page(Page::new("dashboard", "Ecommerce", |_| "<h1>Shop</h1>")))
+        .extension_point(
+            PAYMENTS
+                .declare()
+                .policy(Policy::Reviewed)
+                .allow_all(["stripe", "paypal"]),
+        )
+        .menu(
+            Menu::new("Ecommerce")
+                .path("/ecommerce")
+                .page(Page::new("dashboard", "Ecommerce", |_| "<h1>Shop</h1>")),
+        )
         .permissions([Permission::ServicesRegister, Permission::RoutesRegister])
         .setup_async(|cx| async move {
             let mut payments = PaymentsApi::default();
@@ -72,10 +81,17 @@ fn shipping() -> Result<PluginDef, DefinitionError> {
         .dependency("inventory", Some(">=2"))
         .permission(Permission::HooksSubscribe)
         .setup(|cx| {
-            cx.subscribe(Subscription::hook(&ORDER_CREATED, 10, |order: Arc<OrderCreated>| async move {
-                println!("  shipping: label printed for order {} ({} cents)", order.id, order.cents);
-                Ok(())
-            }))
+            cx.subscribe(Subscription::hook(
+                &ORDER_CREATED,
+                10,
+                |order: Arc<OrderCreated>| async move {
+                    println!(
+                        "  shipping: label printed for order {} ({} cents)",
+                        order.id, order.cents
+                    );
+                    Ok(())
+                },
+            ))
         })
         .build()
 }

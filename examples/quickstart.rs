@@ -19,7 +19,12 @@ fn ecommerce() -> Result<PluginDef, DefinitionError> {
     PluginDef::builder("zelavis-ecommerce")
         .version("1.0.0")
         .description("Orders, payments and customers")
-        .extension_point(PAYMENTS.declare().policy(Policy::Reviewed).allow_all(["stripe", "paypal"]))
+        .extension_point(
+            PAYMENTS
+                .declare()
+                .policy(Policy::Reviewed)
+                .allow_all(["stripe", "paypal"]),
+        )
         .menu(
             Menu::new("Ecommerce")
                 .path("/ecommerce")
@@ -51,7 +56,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let children = [provider("stripe")?, provider("paypal")?, provider("xyz-payments")?];
 
     for def in std::iter::once(&shop).chain(&children) {
-        println!("manifest of {}:\n{}\n", def.name(), serde_json::to_string_pretty(def.manifest())?);
+        println!(
+            "manifest of {}:\n{}\n",
+            def.name(),
+            serde_json::to_string_pretty(def.manifest())?
+        );
     }
 
     println!("page URLs of {}:", shop.name());

@@ -25,7 +25,15 @@ pub use zelavis_core as core;
 pub use zelavis_plugin as plugin;
 pub use zelavis_registry as registry;
 
-pub use zelavis_plugin::define_plugin;
+/// Defines a plugin declaratively; see [`zelavis_plugin::define_plugin!`] for the syntax.
+///
+/// This facade version passes its own path to the macro, so crates that depend only on `zelavis` can use it.
+#[macro_export]
+macro_rules! define_plugin {
+    ($($body:tt)*) => {
+        $crate::plugin::define_plugin! { crate: $crate::plugin, $($body)* }
+    };
+}
 
 /// Everything most hosts and plugin authors need, in one import.
 pub mod prelude {

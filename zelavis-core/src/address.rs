@@ -132,19 +132,13 @@ impl PageAddress {
             })?;
         let segments: Vec<&str> = rest.split('/').collect();
         if segments.iter().any(|s| matches!(*s, "." | "..")) {
-            return Err(PageAddressError::Traversal {
-                path: path.to_owned(),
-            });
+            return Err(PageAddressError::Traversal { path: path.to_owned() });
         }
         let [plugin_raw, page_raw] = segments.as_slice() else {
-            return Err(PageAddressError::WrongShape {
-                path: path.to_owned(),
-            });
+            return Err(PageAddressError::WrongShape { path: path.to_owned() });
         };
         if plugin_raw.is_empty() || page_raw.is_empty() {
-            return Err(PageAddressError::WrongShape {
-                path: path.to_owned(),
-            });
+            return Err(PageAddressError::WrongShape { path: path.to_owned() });
         }
         let decode = |segment: &str| {
             let decoded = decode_segment(segment).ok_or_else(|| PageAddressError::BadEscape {
@@ -152,9 +146,7 @@ impl PageAddress {
                 segment: segment.to_owned(),
             })?;
             if matches!(decoded.as_str(), "." | "..") {
-                return Err(PageAddressError::Traversal {
-                    path: path.to_owned(),
-                });
+                return Err(PageAddressError::Traversal { path: path.to_owned() });
             }
             let canonical = encode_segment(&decoded);
             if !canonical.eq_ignore_ascii_case(segment) {
@@ -166,17 +158,14 @@ impl PageAddress {
             }
             Ok(decoded)
         };
-        let plugin = Name::parse(&decode(plugin_raw)?).map_err(|source| {
-            PageAddressError::InvalidPlugin {
-                path: path.to_owned(),
-                source,
-            }
+        let plugin = Name::parse(&decode(plugin_raw)?).map_err(|source| PageAddressError::InvalidPlugin {
+            path: path.to_owned(),
+            source,
         })?;
-        let page =
-            PageId::parse(&decode(page_raw)?).map_err(|source| PageAddressError::InvalidPage {
-                path: path.to_owned(),
-                source,
-            })?;
+        let page = PageId::parse(&decode(page_raw)?).map_err(|source| PageAddressError::InvalidPage {
+            path: path.to_owned(),
+            source,
+        })?;
         Ok(Self { plugin, page })
     }
 }
@@ -240,14 +229,8 @@ mod tests {
     fn custom_mounts() {
         let paths = ApiPaths::new("/", "/api", "v2").unwrap();
         let a = PageAddress::new(Name::parse("shop").unwrap(), PageId::parse("home").unwrap());
-        assert_eq!(
-            a.path_in(&paths),
-            "/api/v2/dashboard/plugin-pages/shop/home"
-        );
-        assert_eq!(
-            PageAddress::parse_in(&a.path_in(&paths), &paths).unwrap(),
-            a
-        );
+        assert_eq!(a.path_in(&paths), "/api/v2/dashboard/plugin-pages/shop/home");
+        assert_eq!(PageAddress::parse_in(&a.path_in(&paths), &paths).unwrap(), a);
     }
 
     proptest! {

@@ -58,12 +58,10 @@ impl ContractVersion {
 
     /// Parses `"1.2.0"`.
     pub fn parse(text: &str) -> Result<Self, ContractError> {
-        Version::parse(text)
-            .map(Self)
-            .map_err(|e| ContractError::Invalid {
-                value: text.to_owned(),
-                reason: e.to_string(),
-            })
+        Version::parse(text).map(Self).map_err(|e| ContractError::Invalid {
+            value: text.to_owned(),
+            reason: e.to_string(),
+        })
     }
 
     /// The underlying semver version.
@@ -151,16 +149,8 @@ mod tests {
     #[test]
     fn same_major_older_or_equal_minor_is_compatible() {
         let host = ContractVersion::new(1, 2, 0);
-        assert!(
-            ContractVersion::new(1, 0, 9)
-                .check_supported_by(&host)
-                .is_ok()
-        );
-        assert!(
-            ContractVersion::new(1, 2, 7)
-                .check_supported_by(&host)
-                .is_ok()
-        );
+        assert!(ContractVersion::new(1, 0, 9).check_supported_by(&host).is_ok());
+        assert!(ContractVersion::new(1, 2, 7).check_supported_by(&host).is_ok());
     }
 
     #[test]
@@ -186,10 +176,7 @@ mod tests {
             ContractVersion::parse("v1"),
             Err(ContractError::Invalid { .. })
         ));
-        assert_eq!(
-            serde_json::to_string(&ZELAVIS_PLUGIN_V1).unwrap(),
-            "\"1.0.0\""
-        );
+        assert_eq!(serde_json::to_string(&ZELAVIS_PLUGIN_V1).unwrap(), "\"1.0.0\"");
         assert!(serde_json::from_str::<ContractVersion>("\"x\"").is_err());
     }
 

@@ -25,15 +25,12 @@ pub mod surface;
 pub mod prelude {
     pub use crate::address::{PageAddress, PageAddressError};
     pub use crate::bus::{
-        Bus, BusError, EmitSummary, FilterRef, Filtered, HandlerError, HandlerFailure, HookRef,
-        Subscription,
+        Bus, BusError, EmitSummary, FilterRef, Filtered, HandlerError, HandlerFailure, HookRef, Subscription,
     };
     pub use crate::contract::{ContractError, ContractVersion, HOST_CONTRACT, ZELAVIS_PLUGIN_V1};
     pub use crate::menu::{Menu, MenuProblem};
     pub use crate::name::{Name, NameError};
-    pub use crate::page::{
-        Html, Page, PageEntry, PageError, PageId, RenderContext, RenderError, RenderOutput,
-    };
+    pub use crate::page::{Html, Page, PageEntry, PageError, PageId, RenderContext, RenderError, RenderOutput};
     pub use crate::paths::ApiPaths;
     pub use crate::platform::PlatformSummary;
     pub use crate::service::{ServiceDef, ServiceError, Services};

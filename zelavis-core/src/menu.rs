@@ -215,11 +215,7 @@ pub enum MenuProblem {
 /// assert!(matches!(problems[0].1, MenuProblem::PathNotAbsolute { .. }));
 /// assert_eq!(problems[1].0, "menu.items[1].path");
 /// ```
-pub fn validate_menu<P: MenuPage>(
-    menu: &Menu<P>,
-    at: &str,
-    owner: MenuOwner,
-) -> Vec<(String, MenuProblem)> {
+pub fn validate_menu<P: MenuPage>(menu: &Menu<P>, at: &str, owner: MenuOwner) -> Vec<(String, MenuProblem)> {
     let mut walk = Walk {
         problems: Vec::new(),
         paths: HashMap::new(),
@@ -228,16 +224,13 @@ pub fn validate_menu<P: MenuPage>(
     if let Some(surface) = menu.surface
         && owner == MenuOwner::Plugin
     {
-        walk.problems.push((
-            format!("{at}.surface"),
-            MenuProblem::PluginSurface { surface },
-        ));
+        walk.problems
+            .push((format!("{at}.surface"), MenuProblem::PluginSurface { surface }));
     }
     if menu.path.is_none() && menu.items.is_empty() {
-        walk.problems
-            .push((at.to_owned(), MenuProblem::EmptyTopLevel));
+        walk.problems.push((at.to_owned(), MenuProblem::EmptyTopLevel));
     }
-    walk.node(menu, at.to_owned(), true);
+    walk.node(menu, at, true);
     walk.problems
 }
 
@@ -248,16 +241,13 @@ struct Walk {
 }
 
 impl Walk {
-    fn node<P: MenuPage>(&mut self, menu: &Menu<P>, at: String, top: bool) {
+    fn node<P: MenuPage>(&mut self, menu: &Menu<P>, at: &str, top: bool) {
         if menu.title.trim().is_empty() {
-            self.problems
-                .push((format!("{at}.title"), MenuProblem::EmptyTitle));
+            self.problems.push((format!("{at}.title"), MenuProblem::EmptyTitle));
         }
         if !top && let Some(surface) = menu.surface {
-            self.problems.push((
-                format!("{at}.surface"),
-                MenuProblem::NestedSurface { surface },
-            ));
+            self.problems
+                .push((format!("{at}.surface"), MenuProblem::NestedSurface { surface }));
         }
         if let Some(path) = &menu.path {
             let here = format!("{at}.path");
@@ -298,7 +288,7 @@ impl Walk {
             }
         }
         for (i, item) in menu.items.iter().enumerate() {
-            self.node(item, format!("{at}.items[{i}]"), false);
+            self.node(item, &format!("{at}.items[{i}]"), false);
         }
     }
 }
@@ -306,14 +296,10 @@ impl Walk {
 /// Checks one menu path: starts with `/`, no `..` segment, no whitespace, `?`, `#` or `\`.
 pub fn check_path(path: &str) -> Result<(), MenuProblem> {
     if !path.starts_with('/') {
-        return Err(MenuProblem::PathNotAbsolute {
-            path: path.to_owned(),
-        });
+        return Err(MenuProblem::PathNotAbsolute { path: path.to_owned() });
     }
     if path.split('/').any(|segment| segment == "..") {
-        return Err(MenuProblem::PathTraversal {
-            path: path.to_owned(),
-        });
+        return Err(MenuProblem::PathTraversal { path: path.to_owned() });
     }
     if let Some(ch) = path
         .chars()
@@ -345,11 +331,7 @@ mod tests {
         let menu: Menu<PageEntry> = Menu::new("Shop")
             .path("/shop")
             .page(page("dashboard"))
-            .item(
-                Menu::new("Orders")
-                    .path("/shop/orders")
-                    .page(page("orders")),
-            )
+            .item(Menu::new("Orders").path("/shop/orders").page(page("orders")))
             .item(Menu::new("More").item(Menu::new("Customers").path("/shop/customers")));
         assert_eq!(validate_menu(&menu, "menu", MenuOwner::Plugin), vec![]);
     }
@@ -360,12 +342,7 @@ mod tests {
             .surface(Surface::Settings)
             .item(Menu::new("A").path("/a/../b").page(page("x")))
             .item(Menu::new("").path("/a").page(page("x")))
-            .item(
-                Menu::new("B")
-                    .path("/a")
-                    .page(page("Bad"))
-                    .surface(Surface::Core),
-            );
+            .item(Menu::new("B").path("/a").page(page("Bad")).surface(Surface::Core));
         let problems = validate_menu(&menu, "menu", MenuOwner::Plugin);
         let at: Vec<&str> = problems.iter().map(|(at, _)| at.as_str()).collect();
         assert_eq!(
@@ -383,9 +360,7 @@ mod tests {
         assert!(
             matches!(&problems[3].1, MenuProblem::DuplicatePageId { first, .. } if first == "menu.items[0].page.id")
         );
-        assert!(
-            matches!(&problems[5].1, MenuProblem::DuplicatePath { first, .. } if first == "menu.items[1].path")
-        );
+        assert!(matches!(&problems[5].1, MenuProblem::DuplicatePath { first, .. } if first == "menu.items[1].path"));
     }
 
     #[test]

@@ -29,14 +29,7 @@ use thiserror::Error;
 pub const MAX_NAME_LEN: usize = 214;
 
 /// Names no plugin, service or extension point may take: they name Zelavis itself and its dashboard areas.
-pub const RESERVED_NAMES: &[&str] = &[
-    "zelavis",
-    "core",
-    "marketplace",
-    "workspace",
-    "settings",
-    "root",
-];
+pub const RESERVED_NAMES: &[&str] = &["zelavis", "core", "marketplace", "workspace", "settings", "root"];
 
 /// A validated plugin, service or extension-point name.
 ///
@@ -84,9 +77,7 @@ pub enum NameError {
         index: usize,
     },
     /// A character outside `a-z`, `0-9`, `-`, `_`, `.` (and the scope's `@` and `/`).
-    #[error(
-        "name {name:?} has invalid character {ch:?} at byte {index}; allowed are a-z, 0-9, '-', '_', '.'"
-    )]
+    #[error("name {name:?} has invalid character {ch:?} at byte {index}; allowed are a-z, 0-9, '-', '_', '.'")]
     InvalidChar {
         /// The offending text.
         name: String,
@@ -96,9 +87,7 @@ pub enum NameError {
         index: usize,
     },
     /// A segment starts with `-`, `_` or `.`.
-    #[error(
-        "name {name:?} has a part starting with {ch:?}; each part must start with a letter or digit"
-    )]
+    #[error("name {name:?} has a part starting with {ch:?}; each part must start with a letter or digit")]
     BadStart {
         /// The offending text.
         name: String,
@@ -147,11 +136,7 @@ impl Name {
 
     /// The name without its scope.
     pub fn unscoped(&self) -> &str {
-        match self
-            .0
-            .strip_prefix('@')
-            .and_then(|rest| rest.split_once('/'))
-        {
+        match self.0.strip_prefix('@').and_then(|rest| rest.split_once('/')) {
             Some((_, bare)) => bare,
             None => &self.0,
         }
@@ -210,8 +195,7 @@ fn validate_segment(whole: &str, segment: &str, offset: usize) -> Result<(), Nam
                 index,
             });
         }
-        let allowed =
-            ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '-' | '_' | '.');
+        let allowed = ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '-' | '_' | '.');
         if !allowed {
             return Err(NameError::InvalidChar {
                 name: whole.to_owned(),
@@ -330,11 +314,7 @@ mod tests {
             "a",
             "0x.v2_b",
         ] {
-            assert_eq!(
-                Name::parse(ok).map(|n| n.to_string()),
-                Ok(ok.to_owned()),
-                "{ok}"
-            );
+            assert_eq!(Name::parse(ok).map(|n| n.to_string()), Ok(ok.to_owned()), "{ok}");
         }
     }
 
@@ -343,32 +323,15 @@ mod tests {
         assert_eq!(Name::parse(""), Err(NameError::Empty));
         assert!(matches!(
             Name::parse("Stripe"),
-            Err(NameError::Uppercase {
-                ch: 'S',
-                index: 0,
-                ..
-            })
+            Err(NameError::Uppercase { ch: 'S', index: 0, .. })
         ));
-        assert!(matches!(
-            Name::parse("../x"),
-            Err(NameError::BadStart { ch: '.', .. })
-        ));
+        assert!(matches!(Name::parse("../x"), Err(NameError::BadStart { ch: '.', .. })));
         assert!(matches!(
             Name::parse("a b"),
-            Err(NameError::InvalidChar {
-                ch: ' ',
-                index: 1,
-                ..
-            })
+            Err(NameError::InvalidChar { ch: ' ', index: 1, .. })
         ));
-        assert!(matches!(
-            Name::parse("@/x"),
-            Err(NameError::EmptyScope { .. })
-        ));
-        assert!(matches!(
-            Name::parse("@"),
-            Err(NameError::EmptyScope { .. })
-        ));
+        assert!(matches!(Name::parse("@/x"), Err(NameError::EmptyScope { .. })));
+        assert!(matches!(Name::parse("@"), Err(NameError::EmptyScope { .. })));
         assert!(matches!(
             Name::parse("@scope"),
             Err(NameError::MissingScopedName { .. })
@@ -381,23 +344,14 @@ mod tests {
             Name::parse("@a/b/c"),
             Err(NameError::InvalidChar { ch: '/', .. })
         ));
-        assert!(matches!(
-            Name::parse("zelavis"),
-            Err(NameError::Reserved { .. })
-        ));
-        assert!(matches!(
-            Name::parse("@acme/core"),
-            Err(NameError::Reserved { .. })
-        ));
+        assert!(matches!(Name::parse("zelavis"), Err(NameError::Reserved { .. })));
+        assert!(matches!(Name::parse("@acme/core"), Err(NameError::Reserved { .. })));
         assert!(matches!(
             Name::parse(&"a".repeat(215)),
             Err(NameError::TooLong { len: 215, .. })
         ));
         assert!(Name::parse(&"a".repeat(214)).is_ok());
-        assert!(matches!(
-            Name::parse("é"),
-            Err(NameError::InvalidChar { ch: 'é', .. })
-        ));
+        assert!(matches!(Name::parse("é"), Err(NameError::InvalidChar { ch: 'é', .. })));
     }
 
     #[test]

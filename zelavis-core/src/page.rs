@@ -432,9 +432,7 @@ pub fn html_document(title: &str, html: &str) -> String {
 
 fn is_full_document(html: &str) -> bool {
     let head = html.trim_start().as_bytes();
-    let starts = |prefix: &[u8]| {
-        head.len() >= prefix.len() && head[..prefix.len()].eq_ignore_ascii_case(prefix)
-    };
+    let starts = |prefix: &[u8]| head.len() >= prefix.len() && head[..prefix.len()].eq_ignore_ascii_case(prefix);
     starts(b"<!doctype html") || starts(b"<html")
 }
 
@@ -459,11 +457,7 @@ mod tests {
     use super::*;
 
     fn cx() -> RenderContext {
-        RenderContext::new(
-            Name::parse("shop").unwrap(),
-            PageId::parse("orders").unwrap(),
-            "Orders",
-        )
+        RenderContext::new(Name::parse("shop").unwrap(), PageId::parse("orders").unwrap(), "Orders")
     }
 
     #[test]
@@ -497,11 +491,7 @@ mod tests {
             .render_document(&cx())
             .unwrap();
         assert_eq!(a, b);
-        assert!(
-            a.starts_with("<!doctype html>")
-                && a.contains("<title>Orders</title>")
-                && a.contains("<p>x</p>")
-        );
+        assert!(a.starts_with("<!doctype html>") && a.contains("<title>Orders</title>") && a.contains("<p>x</p>"));
     }
 
     #[test]

@@ -40,9 +40,7 @@ pub enum PathError {
         path: String,
     },
     /// The path has a character that is not allowed in a mount path.
-    #[error(
-        "{part} path {path:?} has invalid character {ch:?}; use letters, digits, '-', '_', '.' and '/'"
-    )]
+    #[error("{part} path {path:?} has invalid character {ch:?}; use letters, digits, '-', '_', '.' and '/'")]
     InvalidChar {
         /// Which part.
         part: &'static str,
@@ -77,11 +75,7 @@ impl ApiPaths {
         if version.is_empty() {
             return Err(PathError::EmptyVersion);
         }
-        Ok(Self {
-            root,
-            prefix,
-            version,
-        })
+        Ok(Self { root, prefix, version })
     }
 
     /// The root, e.g. `/zelavis` (empty when mounted at the top level).
@@ -107,11 +101,7 @@ impl ApiPaths {
     /// The API path of a plugin, under which its routes are mounted: `/zelavis/api/v1/plugins/<name>`, with a
     /// scoped name percent-encoded.
     pub fn plugin_api(&self, plugin: &Name) -> String {
-        format!(
-            "{}/plugins/{}",
-            self.base(),
-            encode_segment(plugin.as_str())
-        )
+        format!("{}/plugins/{}", self.base(), encode_segment(plugin.as_str()))
     }
 }
 
@@ -203,10 +193,7 @@ mod tests {
             ApiPaths::new("/a b", "/api", "v1"),
             Err(PathError::InvalidChar { ch: ' ', .. })
         ));
-        assert_eq!(
-            ApiPaths::new("/a", "/api", "/"),
-            Err(PathError::EmptyVersion)
-        );
+        assert_eq!(ApiPaths::new("/a", "/api", "/"), Err(PathError::EmptyVersion));
     }
 
     #[test]

@@ -11,8 +11,7 @@ use crate::menu::{Menu, MenuOwner, MenuProblem, validate_menu};
 use crate::name::Name;
 
 /// Service names only Zelavis' core may register.
-pub const RESERVED_SERVICE_NAMES: &[&str] =
-    &["auth", "dashboard", "database", "storage", "website"];
+pub const RESERVED_SERVICE_NAMES: &[&str] = &["auth", "dashboard", "database", "storage", "website"];
 
 /// Whether `name` is reserved for a core service.
 pub fn is_reserved_service_name(name: &Name) -> bool {
@@ -143,7 +142,7 @@ impl fmt::Debug for ServiceDef {
             .field("name", &self.name)
             .field("menu", &self.menu.as_ref().map(|m| &m.title))
             .field("value_type", &self.value_type)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -222,9 +221,7 @@ mod tests {
     #[test]
     fn plugins_may_not_take_core_names() {
         for reserved in RESERVED_SERVICE_NAMES {
-            let err = ServiceDef::new(name(reserved))
-                .check_for_plugin()
-                .unwrap_err();
+            let err = ServiceDef::new(name(reserved)).check_for_plugin().unwrap_err();
             assert!(matches!(err, ServiceError::Reserved { .. }));
             assert!(ServiceDef::new(name(reserved)).check_for_core().is_ok());
         }
@@ -233,11 +230,8 @@ mod tests {
 
     #[test]
     fn only_core_menus_choose_a_surface() {
-        let service = ServiceDef::new(name("billing")).menu(
-            Menu::new("Billing")
-                .path("/billing")
-                .surface(Surface::Settings),
-        );
+        let service =
+            ServiceDef::new(name("billing")).menu(Menu::new("Billing").path("/billing").surface(Surface::Settings));
         assert!(service.check_for_core().is_ok());
         assert!(matches!(
             service.check_for_plugin(),

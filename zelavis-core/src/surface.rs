@@ -9,9 +9,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// Only core services choose a surface. Plugin menus never declare one: Zelavis always mounts them under
 /// [`Surface::Workspace`], one root entry per installed plugin.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Surface {
     /// The top of the navigation.
@@ -26,12 +24,7 @@ pub enum Surface {
 
 impl Surface {
     /// Every surface, in navigation order.
-    pub const ALL: [Surface; 4] = [
-        Surface::Root,
-        Surface::Core,
-        Surface::Workspace,
-        Surface::Settings,
-    ];
+    pub const ALL: [Surface; 4] = [Surface::Root, Surface::Core, Surface::Workspace, Surface::Settings];
 
     /// The lowercase name used in JSON.
     pub fn as_str(self) -> &'static str {

@@ -141,7 +141,9 @@ pub struct ExtendReport {
 #[non_exhaustive]
 pub enum ExtendError {
     /// A plugin tried to apply another plugin's extension point.
-    #[error("plugin {plugin:?} cannot apply extension point {extension_point:?} of {owner:?}: only its owner applies it")]
+    #[error(
+        "plugin {plugin:?} cannot apply extension point {extension_point:?} of {owner:?}: only its owner applies it"
+    )]
     NotOwner {
         /// The plugin whose setup called `extend`.
         plugin: Name,
@@ -159,7 +161,9 @@ pub enum ExtendError {
         extension_point: String,
     },
     /// The handle's API type differs from the type the point was declared with.
-    #[error("extension point {extension_point:?} of {plugin:?} was declared with API {declared} but applied with {provided}")]
+    #[error(
+        "extension point {extension_point:?} of {plugin:?} was declared with API {declared} but applied with {provided}"
+    )]
     ApiTypeMismatch {
         /// The plugin.
         plugin: Name,
@@ -452,7 +456,13 @@ impl SetupContext {
                 extension_point: point.name().to_owned(),
             });
         }
-        let Some(declared) = self.inner.def.extension_points().iter().find(|p| p.name == point.name()) else {
+        let Some(declared) = self
+            .inner
+            .def
+            .extension_points()
+            .iter()
+            .find(|p| p.name == point.name())
+        else {
             return Err(ExtendError::UnknownExtensionPoint {
                 plugin,
                 extension_point: point.name().to_owned(),
@@ -476,7 +486,10 @@ impl SetupContext {
                 return Err(ExtendError::Closed { plugin });
             }
             if !state.extended.insert(extension_point.clone()) {
-                return Err(ExtendError::AlreadyExtended { plugin, extension_point });
+                return Err(ExtendError::AlreadyExtended {
+                    plugin,
+                    extension_point,
+                });
             }
         }
         let children = self.inner.children.get(&extension_point).cloned().unwrap_or_default();

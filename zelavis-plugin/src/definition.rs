@@ -14,7 +14,7 @@ use zelavis_core::page::{Page, PageError, PageId, RenderContext};
 use crate::context::SetupContext;
 use crate::dependency::Dependency;
 use crate::error::DefinitionError;
-use crate::extension::{ApiType, ExtensionPoint, ExtensionPointRef, Extends, Policy};
+use crate::extension::{ApiType, Extends, ExtensionPoint, ExtensionPointRef, Policy};
 use crate::manifest::PluginManifest;
 use crate::permission::Permission;
 use crate::setup::{AsyncSetup, ChildSetup, Erased, ErasedChildSetup, Setup, SetupError, SyncChildSetup, SyncSetup};
@@ -269,7 +269,10 @@ impl ExtendsDecl {
         }
     }
 
-    pub(crate) fn typed<Api: Send + 'static, S: ChildSetup<Api>>(point: &ExtensionPointRef<Api>, setup: Option<S>) -> Self {
+    pub(crate) fn typed<Api: Send + 'static, S: ChildSetup<Api>>(
+        point: &ExtensionPointRef<Api>,
+        setup: Option<S>,
+    ) -> Self {
         Self {
             setup: setup.map(|s| Arc::new(Erased(s, PhantomData)) as Arc<dyn ErasedChildSetup>),
             ..Self::new(point.plugin(), point.name())
@@ -295,7 +298,9 @@ impl<Api: Send + 'static> ExtensionPointRef<Api> {
 
     /// A child's declaration that it extends this point, without setup code.
     pub fn attach(&self) -> ExtendsDecl {
-        ExtendsDecl::typed::<Api, SyncChildSetup<fn(&mut Api, &SetupContext) -> Result<(), SetupError>, Api>>(self, None)
+        ExtendsDecl::typed::<Api, SyncChildSetup<fn(&mut Api, &SetupContext) -> Result<(), SetupError>, Api>>(
+            self, None,
+        )
     }
 
     /// A child's declaration that it extends this point, with a sync setup receiving `&mut Api`.

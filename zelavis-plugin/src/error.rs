@@ -61,7 +61,9 @@ pub enum ProblemKind {
         first: String,
     },
     /// An `open` point with an allow list, which would have no effect.
-    #[error("extension point {name:?} is open, so an allow list has no effect; remove it or make the point reviewed or private")]
+    #[error(
+        "extension point {name:?} is open, so an allow list has no effect; remove it or make the point reviewed or private"
+    )]
     AllowListOnOpenPoint {
         /// The point.
         name: String,
@@ -89,7 +91,9 @@ pub enum ProblemKind {
     #[error("a child plugin cannot declare a menu: children never get a Workspace entry of their own")]
     ChildDeclaresMenu,
     /// A child with a top-level setup.
-    #[error("a child plugin's setup receives its parent's API; declare it with ExtensionPointRef::with_setup instead of setup()")]
+    #[error(
+        "a child plugin's setup receives its parent's API; declare it with ExtensionPointRef::with_setup instead of setup()"
+    )]
     ChildWithTopLevelSetup,
     /// A dependency on the plugin itself.
     #[error("plugin {plugin:?} depends on itself")]

@@ -92,7 +92,9 @@ pub enum AttachError {
         reason: String,
     },
     /// The parent declares no such point.
-    #[error("child plugin {child:?} extends {parent:?}.{extension_point:?}, but {parent:?} declares no such extension point")]
+    #[error(
+        "child plugin {child:?} extends {parent:?}.{extension_point:?}, but {parent:?} declares no such extension point"
+    )]
     NoSuchExtensionPoint {
         /// The child.
         child: Name,
@@ -293,10 +295,23 @@ mod tests {
 
     #[test]
     fn refusals_name_every_party() {
-        let point = ExtensionPoint { name: n("payments"), policy: Policy::Private, allowed_plugins: vec![n("paypal")] };
+        let point = ExtensionPoint {
+            name: n("payments"),
+            policy: Policy::Private,
+            allowed_plugins: vec![n("paypal")],
+        };
         match point.admits(&n("shop"), &n("stripe")) {
-            Err(AttachError::Refused { child, parent, extension_point, policy, reason }) => {
-                assert_eq!((child.as_str(), parent.as_str(), extension_point.as_str()), ("stripe", "shop", "payments"));
+            Err(AttachError::Refused {
+                child,
+                parent,
+                extension_point,
+                policy,
+                reason,
+            }) => {
+                assert_eq!(
+                    (child.as_str(), parent.as_str(), extension_point.as_str()),
+                    ("stripe", "shop", "payments")
+                );
                 assert_eq!(policy, Policy::Private);
                 assert_eq!(reason, "admits only paypal");
             }

@@ -1,6 +1,6 @@
 //! The Zelavis plugin author SDK.
 //!
-//! - [`definition`]: [`PluginDef`](definition::PluginDef) and its builder; [`define_plugin!`] is declarative
+//! - [`definition`]: [`PluginDef`] and its builder; [`define_plugin!`] is declarative
 //!   sugar over the same builder;
 //! - [`extension`]: extension points, policies, typed handles and the attach decision;
 //! - [`setup`], [`context`]: what runs at activation and what it sees;
@@ -33,7 +33,7 @@ pub mod prelude {
     pub use crate::definition::{ExtendsDecl, ExtensionPointDecl, PluginBuilder, PluginDef};
     pub use crate::dependency::Dependency;
     pub use crate::error::{DefinitionError, Problem, ProblemKind};
-    pub use crate::extension::{AttachError, ExtensionPoint, ExtensionPointRef, Extends, Policy};
+    pub use crate::extension::{AttachError, Extends, ExtensionPoint, ExtensionPointRef, Policy};
     pub use crate::manifest::{ManifestError, PluginManifest};
     pub use crate::migration::Migration;
     pub use crate::permission::{Permission, PermissionMode};

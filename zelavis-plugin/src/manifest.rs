@@ -11,7 +11,7 @@ use zelavis_core::page::PageEntry;
 
 use crate::dependency::Dependency;
 use crate::error::DefinitionError;
-use crate::extension::{ExtensionPoint, Extends};
+use crate::extension::{Extends, ExtensionPoint};
 use crate::permission::Permission;
 use crate::validate::{Draft, compile};
 
@@ -40,7 +40,10 @@ pub const SCHEMA_PATH: &str = "schema/zelavis.plugin.schema.json";
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "Zelavis plugin manifest", description = "zelavis.plugin.json: the serialisable part of a Zelavis plugin definition.")]
+#[schemars(
+    title = "Zelavis plugin manifest",
+    description = "zelavis.plugin.json: the serialisable part of a Zelavis plugin definition."
+)]
 pub struct PluginManifest {
     /// The JSON Schema this document follows (for editors); ignored by Zelavis.
     #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
@@ -108,12 +111,20 @@ impl PluginManifest {
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let manifest: PluginManifest = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
             let path = e.path().to_string();
-            json_error(if path == "." { "$".to_owned() } else { format!("$.{path}") }, e.inner())
+            json_error(
+                if path == "." {
+                    "$".to_owned()
+                } else {
+                    format!("$.{path}")
+                },
+                e.inner(),
+            )
         })?;
         deserializer.end().map_err(|e| json_error("$".to_owned(), &e))?;
         let schema = manifest.schema.clone();
         let name = manifest.name.to_string();
-        let mut checked = compile(Draft::of_manifest(&manifest)).map_err(|problems| DefinitionError::new(name, problems))?;
+        let mut checked =
+            compile(Draft::of_manifest(&manifest)).map_err(|problems| DefinitionError::new(name, problems))?;
         checked.schema = schema;
         Ok(checked)
     }
@@ -136,7 +147,7 @@ impl PluginManifest {
     }
 }
 
-/// serde_json appends " at line L column C"; the error already carries both as fields.
+/// `serde_json` appends " at line L column C"; the error already carries both as fields.
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_owned(),

@@ -67,7 +67,9 @@ impl Migration {
 
 impl fmt::Debug for Migration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Migration").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Migration")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 

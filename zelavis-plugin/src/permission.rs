@@ -58,7 +58,9 @@ impl fmt::Display for Permission {
 
 /// A text that names no permission.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("unknown permission {value:?}; expected one of services.register, hooks.subscribe, filters.register, routes.register, migrations.register")]
+#[error(
+    "unknown permission {value:?}; expected one of services.register, hooks.subscribe, filters.register, routes.register, migrations.register"
+)]
 pub struct UnknownPermission {
     /// The offending text.
     pub value: String,
@@ -95,6 +97,12 @@ mod tests {
             assert_eq!(p.as_str().parse::<Permission>(), Ok(p));
             assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{p}\""));
         }
-        assert!("hooks.subscrib".parse::<Permission>().unwrap_err().to_string().contains("\"hooks.subscrib\""));
+        assert!(
+            "hooks.subscrib"
+                .parse::<Permission>()
+                .unwrap_err()
+                .to_string()
+                .contains("\"hooks.subscrib\"")
+        );
     }
 }

@@ -99,7 +99,11 @@ impl Route {
     }
 
     /// A route with a handler implementing [`RouteHandler`].
-    pub fn with_handler(method: Method, path: impl Into<String>, handler: impl RouteHandler) -> Result<Self, RouteError> {
+    pub fn with_handler(
+        method: Method,
+        path: impl Into<String>,
+        handler: impl RouteHandler,
+    ) -> Result<Self, RouteError> {
         let path = path.into();
         check_path(&path).map_err(|problem| RouteError::InvalidPath {
             path: path.clone(),
@@ -165,13 +169,20 @@ mod tests {
             "route POST /b failed: nope"
         );
         let panicking = Route::new(Method::GET, "/c", |_| async { panic!("boom") }).unwrap();
-        assert!(matches!(block_on(panicking.call(Request::new(vec![]))), Err(RouteError::Panicked { message, .. }) if message == "boom"));
+        assert!(
+            matches!(block_on(panicking.call(Request::new(vec![]))), Err(RouteError::Panicked { message, .. }) if message == "boom")
+        );
     }
 
     #[test]
     fn paths_are_checked() {
         assert!(Route::new(Method::GET, "orders", |_| async { Ok(RouteResponse::new(vec![])) }).is_err());
         assert!(Route::new(Method::GET, "/a/../b", |_| async { Ok(RouteResponse::new(vec![])) }).is_err());
-        assert!(Route::new(Method::GET, "/orders/{id}", |_| async { Ok(RouteResponse::new(vec![])) }).is_ok());
+        assert!(
+            Route::new(Method::GET, "/orders/{id}", |_| async {
+                Ok(RouteResponse::new(vec![]))
+            })
+            .is_ok()
+        );
     }
 }

@@ -11,7 +11,7 @@ use zelavis_core::page::{PageEntry, PageId};
 
 use crate::dependency::Dependency;
 use crate::error::{Problem, ProblemKind};
-use crate::extension::{ExtensionPoint, Extends, Policy};
+use crate::extension::{Extends, ExtensionPoint, Policy};
 use crate::manifest::PluginManifest;
 use crate::permission::Permission;
 
@@ -102,10 +102,13 @@ pub(crate) fn compile(draft: Draft) -> Result<PluginManifest, Vec<Problem>> {
     let name = p.name("name", &draft.name);
     let version = Version::parse(&draft.version)
         .map_err(|e| {
-            p.push("version", ProblemKind::InvalidVersion {
-                value: draft.version.clone(),
-                reason: e.to_string(),
-            });
+            p.push(
+                "version",
+                ProblemKind::InvalidVersion {
+                    value: draft.version.clone(),
+                    reason: e.to_string(),
+                },
+            );
         })
         .ok();
 
@@ -123,7 +126,12 @@ pub(crate) fn compile(draft: Draft) -> Result<PluginManifest, Vec<Problem>> {
     let mut seen = Vec::new();
     for (i, permission) in draft.permissions.iter().enumerate() {
         if seen.contains(permission) {
-            p.push(format!("permissions[{i}]"), ProblemKind::DuplicatePermission { permission: *permission });
+            p.push(
+                format!("permissions[{i}]"),
+                ProblemKind::DuplicatePermission {
+                    permission: *permission,
+                },
+            );
         }
         seen.push(*permission);
     }
@@ -164,16 +172,22 @@ fn points(p: &mut Problems, draft: &Draft) -> Vec<ExtensionPoint> {
         if let Some(owner) = point.owner
             && owner != draft.name
         {
-            p.push(at.clone(), ProblemKind::ForeignExtensionPoint {
-                extension_point: point.name.clone(),
-                owner: owner.to_owned(),
-                plugin: draft.name.clone(),
-            });
+            p.push(
+                at.clone(),
+                ProblemKind::ForeignExtensionPoint {
+                    extension_point: point.name.clone(),
+                    owner: owner.to_owned(),
+                    plugin: draft.name.clone(),
+                },
+            );
         }
         if point.policy == Policy::Open && !point.allowed.is_empty() {
-            p.push(format!("{at}.allowed_plugins"), ProblemKind::AllowListOnOpenPoint {
-                name: point.name.clone(),
-            });
+            p.push(
+                format!("{at}.allowed_plugins"),
+                ProblemKind::AllowListOnOpenPoint {
+                    name: point.name.clone(),
+                },
+            );
         }
         let mut allowed = Vec::new();
         let mut seen_allowed = HashMap::new();
@@ -202,9 +216,12 @@ fn points(p: &mut Problems, draft: &Draft) -> Vec<ExtensionPoint> {
 fn extends(p: &mut Problems, draft: &Draft) -> Option<Extends> {
     let (plugin, point) = draft.extends.as_ref()?;
     if plugin == &draft.name {
-        p.push("extends.plugin", ProblemKind::ExtendsSelf {
-            plugin: draft.name.clone(),
-        });
+        p.push(
+            "extends.plugin",
+            ProblemKind::ExtendsSelf {
+                plugin: draft.name.clone(),
+            },
+        );
     }
     if !draft.extension_points.is_empty() {
         p.push("extension_points", ProblemKind::ChildDeclaresExtensionPoints);
@@ -229,9 +246,12 @@ fn dependencies(p: &mut Problems, draft: &Draft) -> Vec<Dependency> {
     for (i, (plugin, requirement)) in draft.dependencies.iter().enumerate() {
         let at = format!("dependencies[{i}].plugin");
         if plugin == &draft.name {
-            p.push(at.clone(), ProblemKind::DependsOnSelf {
-                plugin: draft.name.clone(),
-            });
+            p.push(
+                at.clone(),
+                ProblemKind::DependsOnSelf {
+                    plugin: draft.name.clone(),
+                },
+            );
         }
         if let Some(first) = Problems::first(&mut seen, plugin, &at) {
             let kind = ProblemKind::DuplicateDependency {
@@ -246,10 +266,13 @@ fn dependencies(p: &mut Problems, draft: &Draft) -> Vec<Dependency> {
             Some(text) => VersionReq::parse(text)
                 .map(Some)
                 .map_err(|e| {
-                    p.push(format!("dependencies[{i}].version"), ProblemKind::InvalidVersionReq {
-                        value: text.clone(),
-                        reason: e.to_string(),
-                    });
+                    p.push(
+                        format!("dependencies[{i}].version"),
+                        ProblemKind::InvalidVersionReq {
+                            value: text.clone(),
+                            reason: e.to_string(),
+                        },
+                    );
                 })
                 .ok(),
         };
@@ -261,7 +284,9 @@ fn dependencies(p: &mut Problems, draft: &Draft) -> Vec<Dependency> {
 }
 
 fn address(plugin: &Name, id: &str) -> Option<String> {
-    PageId::parse(id).ok().map(|page| PageAddress::new(plugin.clone(), page).path())
+    PageId::parse(id)
+        .ok()
+        .map(|page| PageAddress::new(plugin.clone(), page).path())
 }
 
 fn check_urls(p: &mut Problems, plugin: &Name, menu: &Menu<PageEntry>, at: &str) {
@@ -269,10 +294,13 @@ fn check_urls(p: &mut Problems, plugin: &Name, menu: &Menu<PageEntry>, at: &str)
         && let (Some(found), Some(expected)) = (&page.url, address(plugin, &page.id))
         && found != &expected
     {
-        p.push(format!("{at}.page.url"), ProblemKind::PageUrlMismatch {
-            found: found.clone(),
-            expected,
-        });
+        p.push(
+            format!("{at}.page.url"),
+            ProblemKind::PageUrlMismatch {
+                found: found.clone(),
+                expected,
+            },
+        );
     }
     for (i, item) in menu.items.iter().enumerate() {
         check_urls(p, plugin, item, &format!("{at}.items[{i}]"));

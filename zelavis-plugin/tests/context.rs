@@ -55,7 +55,10 @@ fn children_run_in_order_and_failures_are_isolated() {
         .build()
         .unwrap();
     let cx = SetupContext::builder(&shop())
-        .children(n("payments"), vec![provider("stripe"), failing, panicking, wrong, provider("paypal")])
+        .children(
+            n("payments"),
+            vec![provider("stripe"), failing, panicking, wrong, provider("paypal")],
+        )
         .build();
     let mut api = PaymentsApi::default();
     let report = block_on(cx.extend(&PAYMENTS, &mut api)).unwrap();
@@ -64,7 +67,10 @@ fn children_run_in_order_and_failures_are_isolated() {
     let failed: Vec<(&str, &ChildFailure)> = report.failed.iter().map(|(c, f)| (c.as_str(), f)).collect();
     assert!(matches!(failed[0], ("failing", ChildFailure::Error(m)) if m.contains("no api key")));
     assert!(matches!(failed[1], ("panicking", ChildFailure::Panicked(m)) if m == "kaboom"));
-    assert!(matches!(failed[2], ("wrong", ChildFailure::ApiMismatch(ExtendError::ChildApiMismatch { .. }))));
+    assert!(matches!(
+        failed[2],
+        ("wrong", ChildFailure::ApiMismatch(ExtendError::ChildApiMismatch { .. }))
+    ));
 
     let finished = cx.finish();
     assert_eq!(finished.children.len(), 5);
@@ -77,18 +83,27 @@ fn children_run_in_order_and_failures_are_isolated() {
 fn extend_errors_are_typed() {
     let cx = SetupContext::builder(&shop()).build();
     let mut api = PaymentsApi::default();
-    assert!(matches!(block_on(cx.extend(&ELSEWHERE, &mut api)), Err(ExtendError::NotOwner { .. })));
+    assert!(matches!(
+        block_on(cx.extend(&ELSEWHERE, &mut api)),
+        Err(ExtendError::NotOwner { .. })
+    ));
     let mut other = OtherApi;
     assert!(matches!(
         block_on(cx.extend(&PAYMENTS_WRONG_TYPE, &mut other)),
         Err(ExtendError::ApiTypeMismatch { declared, .. }) if declared.ends_with("PaymentsApi")
     ));
     assert!(block_on(cx.extend(&PAYMENTS, &mut api)).is_ok());
-    assert!(matches!(block_on(cx.extend(&PAYMENTS, &mut api)), Err(ExtendError::AlreadyExtended { .. })));
+    assert!(matches!(
+        block_on(cx.extend(&PAYMENTS, &mut api)),
+        Err(ExtendError::AlreadyExtended { .. })
+    ));
 
     let plain = PluginDef::builder("shop").build().unwrap();
     let cx = SetupContext::builder(&plain).build();
-    assert!(matches!(block_on(cx.extend(&PAYMENTS, &mut api)), Err(ExtendError::UnknownExtensionPoint { .. })));
+    assert!(matches!(
+        block_on(cx.extend(&PAYMENTS, &mut api)),
+        Err(ExtendError::UnknownExtensionPoint { .. })
+    ));
 }
 
 #[test]
@@ -96,36 +111,65 @@ fn strict_mode_refuses_undeclared_permissions_and_lenient_allows() {
     let def = PluginDef::builder("mail").build().unwrap();
     let strict = SetupContext::builder(&def).build();
     let err = strict.register_service(ServiceDef::new(n("mailer"))).unwrap_err();
-    assert!(matches!(err, SetupError::PermissionDenied { permission: Permission::ServicesRegister, .. }));
-    assert_eq!(err.to_string(), "plugin \"mail\" lacks permission services.register; declare it in the plugin definition");
+    assert!(matches!(
+        err,
+        SetupError::PermissionDenied {
+            permission: Permission::ServicesRegister,
+            ..
+        }
+    ));
+    assert_eq!(
+        err.to_string(),
+        "plugin \"mail\" lacks permission services.register; declare it in the plugin definition"
+    );
 
-    let lenient = SetupContext::builder(&def).permission_mode(PermissionMode::Lenient).build();
+    let lenient = SetupContext::builder(&def)
+        .permission_mode(PermissionMode::Lenient)
+        .build();
     lenient.register_service(ServiceDef::new(n("mailer"))).unwrap();
     assert_eq!(lenient.finish().registrations.services.len(), 1);
 }
 
 #[test]
 fn reserved_and_duplicate_services_are_refused() {
-    let def = PluginDef::builder("mail").permission(Permission::ServicesRegister).build().unwrap();
+    let def = PluginDef::builder("mail")
+        .permission(Permission::ServicesRegister)
+        .build()
+        .unwrap();
     let existing = Services::new(vec![zelavis_core::service::RegisteredService {
         service: ServiceDef::new(n("queue")),
         owner: Some(n("jobs")),
     }]);
     let cx = SetupContext::builder(&def).services(existing).build();
-    assert!(matches!(cx.register_service(ServiceDef::new(n("auth"))), Err(SetupError::Service(ServiceError::Reserved { .. }))));
+    assert!(matches!(
+        cx.register_service(ServiceDef::new(n("auth"))),
+        Err(SetupError::Service(ServiceError::Reserved { .. }))
+    ));
     let err = cx.register_service(ServiceDef::new(n("queue"))).unwrap_err();
-    assert_eq!(err.to_string(), "service \"queue\" is already registered by plugin \"jobs\"");
+    assert_eq!(
+        err.to_string(),
+        "service \"queue\" is already registered by plugin \"jobs\""
+    );
     cx.register_service(ServiceDef::new(n("mailer"))).unwrap();
-    assert!(matches!(cx.register_service(ServiceDef::new(n("mailer"))), Err(SetupError::Service(ServiceError::Duplicate { .. }))));
+    assert!(matches!(
+        cx.register_service(ServiceDef::new(n("mailer"))),
+        Err(SetupError::Service(ServiceError::Duplicate { .. }))
+    ));
 }
 
 #[test]
 fn a_closed_context_refuses_late_registrations() {
-    let def = PluginDef::builder("mail").permission(Permission::ServicesRegister).build().unwrap();
+    let def = PluginDef::builder("mail")
+        .permission(Permission::ServicesRegister)
+        .build()
+        .unwrap();
     let cx = SetupContext::builder(&def).build();
     let kept = cx.clone();
     drop(cx.finish());
-    assert!(matches!(kept.register_service(ServiceDef::new(n("mailer"))), Err(SetupError::ContextClosed { .. })));
+    assert!(matches!(
+        kept.register_service(ServiceDef::new(n("mailer"))),
+        Err(SetupError::ContextClosed { .. })
+    ));
 }
 
 #[test]

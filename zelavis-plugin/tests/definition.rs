@@ -31,7 +31,12 @@ fn a_full_plugin_builds() {
     let def = PluginDef::builder("zelavis-ecommerce")
         .version("1.2.0")
         .description("Shop")
-        .extension_point(PAYMENTS.declare().policy(Policy::Reviewed).allow_all(["stripe", "paypal"]))
+        .extension_point(
+            PAYMENTS
+                .declare()
+                .policy(Policy::Reviewed)
+                .allow_all(["stripe", "paypal"]),
+        )
         .menu(
             Menu::new("Ecommerce")
                 .path("/ecommerce")
@@ -124,31 +129,45 @@ fn child_rules() {
         .build();
     let found = problems(result);
     let kinds: Vec<&ProblemKind> = found.iter().map(|(_, k)| k).collect();
-    assert!(matches!(kinds[..], [
-        ProblemKind::ExtendsSelf { .. },
-        ProblemKind::ChildDeclaresExtensionPoints,
-        ProblemKind::ChildDeclaresMenu,
-        ProblemKind::ChildWithTopLevelSetup,
-    ]), "{found:?}");
+    assert!(
+        matches!(
+            kinds[..],
+            [
+                ProblemKind::ExtendsSelf { .. },
+                ProblemKind::ChildDeclaresExtensionPoints,
+                ProblemKind::ChildDeclaresMenu,
+                ProblemKind::ChildWithTopLevelSetup,
+            ]
+        ),
+        "{found:?}"
+    );
     let paths: Vec<&str> = found.iter().map(|(a, _)| a.as_str()).collect();
     assert_eq!(paths, ["extends.plugin", "extension_points", "menu", "setup"]);
 }
 
 #[test]
 fn invalid_extends_names_are_reported() {
-    let result = PluginDef::builder("stripe").extends(ExtendsDecl::new("Shop", "")).build();
+    let result = PluginDef::builder("stripe")
+        .extends(ExtendsDecl::new("Shop", ""))
+        .build();
     assert_eq!(at(result), ["extends.plugin", "extends.extension_point"]);
 }
 
 #[test]
 fn a_typed_handle_of_another_plugin_cannot_be_declared() {
-    let result = PluginDef::builder("other-shop").extension_point(PAYMENTS.declare()).build();
-    assert!(matches!(&problems(result)[0].1, ProblemKind::ForeignExtensionPoint { owner, .. } if owner == "zelavis-ecommerce"));
+    let result = PluginDef::builder("other-shop")
+        .extension_point(PAYMENTS.declare())
+        .build();
+    assert!(
+        matches!(&problems(result)[0].1, ProblemKind::ForeignExtensionPoint { owner, .. } if owner == "zelavis-ecommerce")
+    );
 }
 
 #[test]
 fn top_menu_needs_a_path_or_items() {
-    let result = PluginDef::builder("shop").menu(Menu::new("Shop").page(page("home"))).build();
+    let result = PluginDef::builder("shop")
+        .menu(Menu::new("Shop").page(page("home")))
+        .build();
     assert_eq!(at(result), ["menu"]);
 }
 
@@ -181,7 +200,10 @@ fn manifest_shape_errors_carry_the_json_path() {
         other => panic!("unexpected {other}"),
     }
     let err = PluginManifest::from_json(r#"{"name":"Shop","version":"1.0.0"}"#).unwrap_err();
-    assert!(err.to_string().contains("$.name") && err.to_string().contains("uppercase"), "{err}");
+    assert!(
+        err.to_string().contains("$.name") && err.to_string().contains("uppercase"),
+        "{err}"
+    );
     let err = PluginManifest::from_json(r#"{"name":"shop","version":"1.0.0"} trailing"#).unwrap_err();
     assert!(matches!(err, ManifestError::Json { .. }), "{err}");
     assert!(PluginManifest::from_json("").is_err());
@@ -198,9 +220,14 @@ fn manifest_semantic_errors_are_all_listed() {
         }"#,
     )
     .unwrap_err();
-    let ManifestError::Definition(def) = err else { panic!("expected definition error") };
+    let ManifestError::Definition(def) = err else {
+        panic!("expected definition error")
+    };
     let at: Vec<&str> = def.problems().iter().map(|p| p.at.as_str()).collect();
-    assert_eq!(at, ["extends.plugin", "menu", "menu.page.url", "dependencies[0].plugin"]);
+    assert_eq!(
+        at,
+        ["extends.plugin", "menu", "menu.page.url", "dependencies[0].plugin"]
+    );
 }
 
 #[test]
@@ -213,7 +240,10 @@ fn contract_defaults_to_v1_and_is_kept() {
 
 #[test]
 fn render_page_reports_unknown_pages() {
-    let def = PluginDef::builder("shop").menu(Menu::new("Shop").path("/shop").page(page("home"))).build().unwrap();
+    let def = PluginDef::builder("shop")
+        .menu(Menu::new("Shop").path("/shop").page(page("home")))
+        .build()
+        .unwrap();
     assert!(def.render_page("home").unwrap().contains("<p>x</p>"));
     assert!(matches!(def.render_page("nope"), Err(PageError::NotFound { .. })));
     assert!(matches!(def.render_page("../x"), Err(PageError::NotFound { .. })));
@@ -222,14 +252,25 @@ fn render_page_reports_unknown_pages() {
 #[test]
 fn policy_decisions_for_children() {
     let shop = PluginDef::builder("zelavis-ecommerce")
-        .extension_point(PAYMENTS.declare().policy(Policy::Reviewed).allow_all(["stripe", "paypal"]))
+        .extension_point(
+            PAYMENTS
+                .declare()
+                .policy(Policy::Reviewed)
+                .allow_all(["stripe", "paypal"]),
+        )
         .build()
         .unwrap();
     let point = shop.extension_point("payments").unwrap();
     let n = |s: &str| Name::parse(s).unwrap();
     assert!(point.admits(shop.name(), &n("stripe")).is_ok());
     let refusal = point.admits(shop.name(), &n("xyz-payments")).unwrap_err();
-    assert!(matches!(refusal, AttachError::Refused { policy: Policy::Reviewed, .. }));
+    assert!(matches!(
+        refusal,
+        AttachError::Refused {
+            policy: Policy::Reviewed,
+            ..
+        }
+    ));
 }
 
 #[test]

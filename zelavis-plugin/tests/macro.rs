@@ -14,8 +14,7 @@ pub struct PaymentsApi {
 }
 
 /// The typed handle the parent publishes.
-pub const PAYMENTS: ExtensionPointRef<PaymentsApi> =
-    ExtensionPointRef::new("zelavis-ecommerce", "payments");
+pub const PAYMENTS: ExtensionPointRef<PaymentsApi> = ExtensionPointRef::new("zelavis-ecommerce", "payments");
 
 fn render_dashboard(cx: &RenderContext) -> String {
     format!("<h1>{} dashboard</h1>", cx.plugin)
@@ -75,11 +74,11 @@ fn shop_by_builder() -> Result<PluginDef, DefinitionError> {
             Menu::new("Ecommerce")
                 .path("/ecommerce")
                 .page(Page::new("dashboard", "Dashboard", render_dashboard))
-                .item(
-                    Menu::new("Orders")
-                        .path("/ecommerce/orders")
-                        .page(Page::new("orders", "Orders", |_| "<h1>Orders</h1>")),
-                )
+                .item(Menu::new("Orders").path("/ecommerce/orders").page(Page::new(
+                    "orders",
+                    "Orders",
+                    |_| "<h1>Orders</h1>",
+                )))
                 .item(Menu::new("More").item(Menu::new("Customers").path("/ecommerce/customers"))),
         )
         .dependency("zelavis-auth", Some("^1.0"))
@@ -194,8 +193,7 @@ fn untyped_child_equals_builder_child() {
 }
 
 mod renamed {
-    const CONTRACT: zelavis_plugin::prelude::ContractVersion =
-        zelavis_plugin::prelude::ZELAVIS_PLUGIN_V1;
+    const CONTRACT: zelavis_plugin::prelude::ContractVersion = zelavis_plugin::prelude::ZELAVIS_PLUGIN_V1;
 
     zelavis_plugin::define_plugin! {
         export: auth_plugin,
@@ -250,26 +248,15 @@ fn problems_only_build_sees_are_returned_by_the_export() {
         .menu(
             Menu::new("Twice")
                 .path("/twice")
-                .item(
-                    Menu::new("A")
-                        .path("/twice/a")
-                        .page(Page::new("same", "A", |_| "a")),
-                )
-                .item(
-                    Menu::new("B")
-                        .path("/twice/b")
-                        .page(Page::new("same", "B", |_| "b")),
-                ),
+                .item(Menu::new("A").path("/twice/a").page(Page::new("same", "A", |_| "a")))
+                .item(Menu::new("B").path("/twice/b").page(Page::new("same", "B", |_| "b"))),
         )
         .build()
         .expect_err("refused");
     assert_eq!(error, by_builder);
     assert_eq!(error.problems().len(), 1);
     assert_eq!(error.problems()[0].at, "menu.items[1].page.id");
-    assert!(
-        error.to_string().contains("duplicate page id \"same\""),
-        "{error}"
-    );
+    assert!(error.to_string().contains("duplicate page id \"same\""), "{error}");
 }
 
 mod child_with_untyped_setup {
@@ -282,8 +269,7 @@ mod child_with_untyped_setup {
 
 #[test]
 fn child_rules_are_checked_by_build() {
-    let error = child_with_untyped_setup::plugin()
-        .expect_err("an untyped child cannot have a top-level setup");
+    let error = child_with_untyped_setup::plugin().expect_err("an untyped child cannot have a top-level setup");
     assert_eq!(error.problems()[0].at, "setup");
 }
 

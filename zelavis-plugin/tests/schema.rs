@@ -23,7 +23,16 @@ fn committed_schema_is_up_to_date() {
 fn the_schema_describes_the_manifest_fields() {
     let schema = serde_json::to_value(PluginManifest::json_schema()).unwrap();
     let properties = schema["properties"].as_object().unwrap();
-    for field in ["name", "version", "contract", "extends", "extension_points", "menu", "dependencies", "permissions"] {
+    for field in [
+        "name",
+        "version",
+        "contract",
+        "extends",
+        "extension_points",
+        "menu",
+        "dependencies",
+        "permissions",
+    ] {
         assert!(properties.contains_key(field), "schema lacks {field}");
     }
     assert_eq!(schema["additionalProperties"], serde_json::Value::Bool(false));

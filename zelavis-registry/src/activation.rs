@@ -148,7 +148,10 @@ pub(crate) async fn run_setup(
             message: panic_message(payload.as_ref()),
         }),
         None => Err(FailReason::TimedOut {
-            after_ms: options.timeout.as_ref().map_or(0, |(d, _)| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            after_ms: options
+                .timeout
+                .as_ref()
+                .map_or(0, |(d, _)| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         }),
     }
 }

@@ -102,9 +102,7 @@ impl Compatibility {
 
     /// Whether the plugin works with plugin contract `contract` (always, without a requirement).
     pub fn accepts_contract(&self, contract: &ContractVersion) -> bool {
-        self.contract
-            .as_ref()
-            .is_none_or(|req| req.matches(contract.version()))
+        self.contract.as_ref().is_none_or(|req| req.matches(contract.version()))
     }
 
     /// Whether the (child) plugin works with version `parent` of its parent (always, without a requirement).
@@ -189,7 +187,10 @@ pub struct CatalogEntry {
 /// The JSON form of a catalog entry: review status, `verified` and title may be absent and default.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(rename = "CatalogEntry", description = "One plugin as the Marketplace shows it: metadata only.")]
+#[schemars(
+    rename = "CatalogEntry",
+    description = "One plugin as the Marketplace shows it: metadata only."
+)]
 struct RawCatalogEntry {
     /// The plugin's name.
     name: Name,
@@ -655,9 +656,9 @@ impl Catalog {
     /// The entry named `name` if it may be installed: an unknown name and a `blocked` entry are errors.
     /// Deprecated entries may still be installed (the Marketplace shows their message).
     pub fn check_installable(&self, name: &str) -> Result<&CatalogEntry, CatalogError> {
-        let entry = self.get(name).ok_or_else(|| CatalogError::NotFound {
-            name: name.to_owned(),
-        })?;
+        let entry = self
+            .get(name)
+            .ok_or_else(|| CatalogError::NotFound { name: name.to_owned() })?;
         if entry.is_blocked() {
             return Err(CatalogError::Blocked {
                 name: entry.name.clone(),
@@ -677,6 +678,7 @@ impl<'a> IntoIterator for &'a Catalog {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
 

@@ -82,22 +82,34 @@ pub trait ActivationController: Send + Sync {
 
     /// Makes a plugin known (available, not installed).
     async fn register(&self, entry: RegistryEntry) -> ControllerAnswer {
-        ControllerAnswer::pending(format!("plugin {:?} is recorded; registration applies on restart", entry.name().as_str()))
+        ControllerAnswer::pending(format!(
+            "plugin {:?} is recorded; registration applies on restart",
+            entry.name().as_str()
+        ))
     }
 
     /// Installs and activates a plugin.
     async fn install(&self, name: &Name) -> ControllerAnswer {
-        ControllerAnswer::pending(format!("install of {:?} is recorded; it applies on restart", name.as_str()))
+        ControllerAnswer::pending(format!(
+            "install of {:?} is recorded; it applies on restart",
+            name.as_str()
+        ))
     }
 
     /// Deactivates and removes a plugin.
     async fn uninstall(&self, name: &Name) -> ControllerAnswer {
-        ControllerAnswer::pending(format!("uninstall of {:?} is recorded; it applies on restart", name.as_str()))
+        ControllerAnswer::pending(format!(
+            "uninstall of {:?} is recorded; it applies on restart",
+            name.as_str()
+        ))
     }
 
     /// Replaces a plugin's definition.
     async fn update(&self, def: PluginDef) -> ControllerAnswer {
-        ControllerAnswer::pending(format!("update of {:?} is recorded; it applies on restart", def.name().as_str()))
+        ControllerAnswer::pending(format!(
+            "update of {:?} is recorded; it applies on restart",
+            def.name().as_str()
+        ))
     }
 }
 
@@ -105,7 +117,8 @@ pub trait ActivationController: Send + Sync {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoController;
 
-const NO_CONTROLLER: &str = "no activation controller is configured: the change is saved and applies on the next restart";
+const NO_CONTROLLER: &str =
+    "no activation controller is configured: the change is saved and applies on the next restart";
 
 #[async_trait]
 impl ActivationController for NoController {
@@ -153,10 +166,16 @@ impl RuntimeGraphController {
     }
 }
 
-fn answer(action: &str, name: &str, result: Result<crate::report::ActivationReport, crate::runtime::RuntimeError>) -> ControllerAnswer {
+fn answer(
+    action: &str,
+    name: &str,
+    result: Result<crate::report::ActivationReport, crate::runtime::RuntimeError>,
+) -> ControllerAnswer {
     match result {
         Ok(report) => match report.get(name).map(|p| &p.outcome) {
-            Some(crate::report::Outcome::Activated) | None => ControllerAnswer::active(format!("{action} of {name:?} is live")),
+            Some(crate::report::Outcome::Activated) | None => {
+                ControllerAnswer::active(format!("{action} of {name:?} is live"))
+            }
             Some(outcome) => ControllerAnswer::pending(format!("{action} of {name:?} is recorded but {outcome}")),
         },
         Err(error) => ControllerAnswer::pending(format!("{action} of {name:?} was not applied: {error}")),
@@ -185,7 +204,11 @@ impl ActivationController for RuntimeGraphController {
     }
 
     async fn uninstall(&self, name: &Name) -> ControllerAnswer {
-        answer("uninstall", name.as_str(), self.runtime.uninstall(name.as_str(), Cascade::No).await)
+        answer(
+            "uninstall",
+            name.as_str(),
+            self.runtime.uninstall(name.as_str(), Cascade::No).await,
+        )
     }
 
     async fn update(&self, def: PluginDef) -> ControllerAnswer {

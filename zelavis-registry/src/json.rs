@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 
 /// A JSON document that is malformed or does not have the expected shape, with where.
 pub(crate) struct JsonError {
-    /// `$` for the whole document, else `$.` then serde_path_to_error's path, e.g. `$.records[3].status`.
+    /// `$` for the whole document, else `$.` then `serde_path_to_error`'s path, e.g. `$.records[3].status`.
     pub(crate) path: String,
     /// serde's reason, without its " at line L column C" suffix (line and column are kept as fields).
     pub(crate) reason: String,
@@ -34,9 +34,12 @@ pub(crate) fn to_pretty<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("registry types always serialise to JSON")
 }
 
-/// Turns serde_path_to_error's path (`.` for the root, `records[3].status` below it) into `$`-rooted form.
+/// Turns `serde_path_to_error`'s path (`.` for the root, `records[3].status` below it) into `$`-rooted form.
+/// A trailing unknown segment (`?`, when the text ends or breaks inside a map) is dropped: the error is at the
+/// value that holds it.
 pub(crate) fn root_path(path: &str) -> String {
-    if path.is_empty() || path == "." {
+    let path = path.strip_suffix(".?").unwrap_or(path);
+    if path.is_empty() || path == "." || path == "?" {
         "$".to_owned()
     } else {
         format!("$.{path}")
@@ -58,6 +61,7 @@ fn error(path: &str, inner: &serde_json::Error) -> JsonError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
 
@@ -73,12 +77,14 @@ mod tests {
         let err = parse::<Doc>(r#"{"items": [1, -2]}"#).err().unwrap();
         assert_eq!(err.path, "$.items[1]");
         assert!(!err.reason.contains(" at line "), "{}", err.reason);
-        assert_eq!((err.line, err.column), (1, 15));
+        assert_eq!((err.line, err.column), (1, 16));
     }
 
     #[test]
     fn malformed_and_trailing_text_are_reported_at_the_root() {
         assert_eq!(parse::<Doc>("{").err().unwrap().path, "$");
         assert_eq!(parse::<Doc>(r#"{"items": []} x"#).err().unwrap().path, "$");
+        assert_eq!(parse::<Doc>(r#"{"items": [1], "#).err().unwrap().path, "$");
+        assert_eq!(root_path("items[0].?"), "$.items[0]");
     }
 }

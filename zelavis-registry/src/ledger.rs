@@ -41,7 +41,13 @@ impl MemoryLedger {
 
     /// Every applied `(plugin, id)`, sorted.
     pub fn entries(&self) -> Vec<(Name, String)> {
-        let mut out: Vec<_> = self.applied.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect();
+        let mut out: Vec<_> = self
+            .applied
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect();
         out.sort();
         out
     }

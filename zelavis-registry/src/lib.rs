@@ -32,16 +32,19 @@ pub mod state;
 /// The registry's types, and the plugin SDK's, in one import.
 pub mod prelude {
     pub use crate::activation::ActivationOptions;
-    pub use crate::controller::{ActivationController, ControllerAnswer, ControllerCapabilities, ControllerState, NoController, RuntimeGraphController, Strategy};
+    pub use crate::catalog::{Catalog, CatalogEntry, CatalogError, Compatibility, ReviewStatus};
+    pub use crate::controller::{
+        ActivationController, ControllerAnswer, ControllerCapabilities, ControllerState, NoController,
+        RuntimeGraphController, Strategy,
+    };
     pub use crate::health::{HealthSnapshot, PluginHealth};
     pub use crate::ledger::{LedgerError, MemoryLedger, MigrationLedger};
     pub use crate::loader::{LoadError, LoadRequest, PluginLoader, PluginModule, StaticLoader, load_registry};
+    pub use crate::registry::{PluginRegistry, RegistryEntry, RegistryError, Status};
     pub use crate::report::{ActivationReport, ChildRejection, FailReason, Outcome, PluginReport, SkipReason};
     pub use crate::runtime::{Cascade, MountedRoute, Runtime, RuntimeError};
-    pub use zelavis_core::bus::{Bus, FilterRef, HookRef, Subscription};
-    pub use crate::catalog::{Catalog, CatalogEntry, CatalogError, Compatibility, ReviewStatus};
-    pub use crate::registry::{PluginRegistry, RegistryEntry, RegistryError, Status};
     pub use crate::source::Source;
     pub use crate::state::{AppliedState, RegistryState, StateError, StateRecord};
+    pub use zelavis_core::bus::{Bus, FilterRef, HookRef, Subscription};
     pub use zelavis_plugin::prelude::*;
 }

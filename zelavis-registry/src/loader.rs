@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use thiserror::Error;
 use zelavis_plugin::{DefinitionError, PluginDef};
 
-use crate::registry::{PluginRegistry, RegistryEntry, RegistryError};
 use crate::registry::Status;
+use crate::registry::{PluginRegistry, RegistryEntry, RegistryError};
 use crate::source::Source;
 
 /// What a module exports. A module may export its definition directly, as `plugin`, or as `default`; when
@@ -165,7 +165,9 @@ impl StaticLoader {
 
 impl fmt::Debug for StaticLoader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StaticLoader").field("specifiers", &self.specifiers()).finish()
+        f.debug_struct("StaticLoader")
+            .field("specifiers", &self.specifiers())
+            .finish()
     }
 }
 
@@ -258,7 +260,8 @@ pub async fn load_registry(
     for (i, (request, result)) in requests.into_iter().zip(loaded).enumerate() {
         match result {
             Ok(def) => {
-                let mut entry = RegistryEntry::new(def, request.status.unwrap_or(Status::Installed)).specifier(request.specifier);
+                let mut entry =
+                    RegistryEntry::new(def, request.status.unwrap_or(Status::Installed)).specifier(request.specifier);
                 if let Some(order) = request.order {
                     entry = entry.order(order);
                 }

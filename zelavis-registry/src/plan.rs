@@ -14,8 +14,8 @@ use zelavis_plugin::PluginDef;
 use zelavis_plugin::extension::AttachError;
 
 use crate::registry::PluginRegistry;
-use crate::report::{ChildRejection, PluginReport, SkipReason};
 use crate::registry::Status;
+use crate::report::{ChildRejection, PluginReport, SkipReason};
 
 /// The outcome of planning.
 #[derive(Debug, Default)]
@@ -31,7 +31,11 @@ pub(crate) struct Plan {
 }
 
 /// Checks a plugin's contract and its dependencies against the registry (not whether they are active).
-pub(crate) fn static_check(registry: &PluginRegistry, def: &PluginDef, host: &ContractVersion) -> Result<(), SkipReason> {
+pub(crate) fn static_check(
+    registry: &PluginRegistry,
+    def: &PluginDef,
+    host: &ContractVersion,
+) -> Result<(), SkipReason> {
     def.contract()
         .check_supported_by(host)
         .map_err(|e| SkipReason::ContractUnsupported { message: e.to_string() })?;
@@ -65,15 +69,23 @@ pub(crate) fn attach_check(registry: &PluginRegistry, child: &PluginDef) -> Resu
         message: error.to_string(),
     };
     let Some(extends) = child.extends() else {
-        return Err(reject(ChildRejection::ParentMissing, AttachError::NotAChild { child: child.name().clone() }));
+        return Err(reject(
+            ChildRejection::ParentMissing,
+            AttachError::NotAChild {
+                child: child.name().clone(),
+            },
+        ));
     };
     let (parent, point) = (extends.plugin.clone(), extends.extension_point.clone());
     let Some(entry) = registry.get(parent.as_str()) else {
-        return Err(reject(ChildRejection::ParentMissing, AttachError::ParentMissing {
-            child: child.name().clone(),
-            parent,
-            extension_point: point,
-        }));
+        return Err(reject(
+            ChildRejection::ParentMissing,
+            AttachError::ParentMissing {
+                child: child.name().clone(),
+                parent,
+                extension_point: point,
+            },
+        ));
     };
     if entry.plugin.is_child() {
         return Err(SkipReason::ChildRejected {
@@ -86,18 +98,24 @@ pub(crate) fn attach_check(registry: &PluginRegistry, child: &PluginDef) -> Resu
         });
     }
     if entry.status != Status::Installed {
-        return Err(reject(ChildRejection::ParentNotInstalled, AttachError::ParentNotInstalled {
-            child: child.name().clone(),
-            parent,
-            extension_point: point,
-        }));
+        return Err(reject(
+            ChildRejection::ParentNotInstalled,
+            AttachError::ParentNotInstalled {
+                child: child.name().clone(),
+                parent,
+                extension_point: point,
+            },
+        ));
     }
     let Some(declared) = entry.plugin.extension_point(point.as_str()) else {
-        return Err(reject(ChildRejection::NoSuchExtensionPoint, AttachError::NoSuchExtensionPoint {
-            child: child.name().clone(),
-            parent,
-            extension_point: point,
-        }));
+        return Err(reject(
+            ChildRejection::NoSuchExtensionPoint,
+            AttachError::NoSuchExtensionPoint {
+                child: child.name().clone(),
+                parent,
+                extension_point: point,
+            },
+        ));
     };
     declared
         .admits(&parent, child.name())
@@ -141,7 +159,11 @@ pub(crate) fn plan(registry: &PluginRegistry, host: &ContractVersion) -> Plan {
     }
 
     // Kahn's algorithm over dependency edges, always taking the ready plugin with the smallest (order, index).
-    let position: HashMap<&Name, usize> = candidates.iter().enumerate().map(|(i, (_, _, d))| (d.name(), i)).collect();
+    let position: HashMap<&Name, usize> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, (_, _, d))| (d.name(), i))
+        .collect();
     let mut indegree = vec![0_usize; candidates.len()];
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); candidates.len()];
     for (i, (_, _, def)) in candidates.iter().enumerate() {
@@ -230,7 +252,9 @@ fn find_cycle(
             continue;
         }
         stack.push((node, next + 1));
-        let Some(&dep) = position.get(&deps[next].plugin) else { continue };
+        let Some(&dep) = position.get(&deps[next].plugin) else {
+            continue;
+        };
         if done[dep] {
             continue;
         }

@@ -270,9 +270,7 @@ impl PluginRegistry {
         let entry = self
             .entries
             .get_mut(name)
-            .ok_or_else(|| RegistryError::NotFound {
-                name: name.to_owned(),
-            })?;
+            .ok_or_else(|| RegistryError::NotFound { name: name.to_owned() })?;
         tracing::debug!(plugin = %entry.name(), from = %entry.status, to = %status, "registry status");
         Ok(std::mem::replace(&mut entry.status, status))
     }
@@ -303,9 +301,7 @@ impl PluginRegistry {
     /// ```
     pub fn remove(&self, name: &str) -> Result<PluginRegistry, RegistryError> {
         if name.trim().is_empty() {
-            return Err(RegistryError::BlankName {
-                name: name.to_owned(),
-            });
+            return Err(RegistryError::BlankName { name: name.to_owned() });
         }
         zelavis_core::name::validate(name).map_err(|source| RegistryError::InvalidName {
             name: name.to_owned(),
@@ -313,7 +309,10 @@ impl PluginRegistry {
         })?;
         let mut next = self.clone();
         if next.entries.shift_remove(name).is_some() {
-            tracing::debug!(plugin = name, "registry remove (code stays linked; only registry state changes)");
+            tracing::debug!(
+                plugin = name,
+                "registry remove (code stays linked; only registry state changes)"
+            );
         }
         Ok(next)
     }
@@ -329,6 +328,7 @@ impl<'a> IntoIterator for &'a PluginRegistry {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
 
@@ -378,7 +378,10 @@ mod tests {
         let old = registry.upsert(RegistryEntry::available(def("b")).order(3));
         assert_eq!(old.map(|e| e.status), Some(Status::Installed));
         assert_eq!(names(&registry), ["a", "b", "c"]);
-        assert_eq!(registry.get("b").map(|e| (e.status, e.order)), Some((Status::Available, Some(3))));
+        assert_eq!(
+            registry.get("b").map(|e| (e.status, e.order)),
+            Some((Status::Available, Some(3)))
+        );
         assert!(registry.upsert(RegistryEntry::available(def("d"))).is_none());
         assert_eq!(names(&registry), ["a", "b", "c", "d"]);
     }

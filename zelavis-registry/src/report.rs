@@ -237,22 +237,41 @@ impl fmt::Display for FailReason {
 impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SkipReason::DependencyMissing { dependency } => write!(f, "dependency {dependency:?} is not in the registry"),
-            SkipReason::DependencyNotInstalled { dependency } => write!(f, "dependency {dependency:?} is not installed"),
-            SkipReason::DependencyIsChild { dependency } => {
-                write!(f, "dependency {dependency:?} is a child plugin and never activates on its own")
+            SkipReason::DependencyMissing { dependency } => {
+                write!(f, "dependency {dependency:?} is not in the registry")
             }
-            SkipReason::DependencyVersion { dependency, required, found } => {
-                write!(f, "dependency {dependency:?} is {found}, which does not meet {required}")
+            SkipReason::DependencyNotInstalled { dependency } => {
+                write!(f, "dependency {dependency:?} is not installed")
+            }
+            SkipReason::DependencyIsChild { dependency } => {
+                write!(
+                    f,
+                    "dependency {dependency:?} is a child plugin and never activates on its own"
+                )
+            }
+            SkipReason::DependencyVersion {
+                dependency,
+                required,
+                found,
+            } => {
+                write!(
+                    f,
+                    "dependency {dependency:?} is {found}, which does not meet {required}"
+                )
             }
             SkipReason::DependencyCycle { cycle } => {
                 let path: Vec<&str> = cycle.iter().map(Name::as_str).collect();
                 write!(f, "dependency cycle: {}", path.join(" -> "))
             }
             SkipReason::DependencyInactive { dependency } => write!(f, "dependency {dependency:?} did not activate"),
-            SkipReason::ContractUnsupported { message } | SkipReason::ChildRejected { message, .. } => f.write_str(message),
+            SkipReason::ContractUnsupported { message } | SkipReason::ChildRejected { message, .. } => {
+                f.write_str(message)
+            }
             SkipReason::ParentInactive { parent } => write!(f, "parent {parent:?} did not activate"),
-            SkipReason::NotApplied { parent, extension_point } => {
+            SkipReason::NotApplied {
+                parent,
+                extension_point,
+            } => {
                 write!(f, "parent {parent:?} did not apply extension point {extension_point:?}")
             }
         }
@@ -292,7 +311,8 @@ impl fmt::Display for ActivationReport {
             if !detail.is_empty() {
                 details.push(detail);
             }
-            let list = |what: &str, items: &[String]| (!items.is_empty()).then(|| format!("{what}: {}", items.join(", ")));
+            let list =
+                |what: &str, items: &[String]| (!items.is_empty()).then(|| format!("{what}: {}", items.join(", ")));
             let services: Vec<String> = p.services.iter().map(ToString::to_string).collect();
             details.extend(list("services", &services));
             details.extend(list("hooks", &p.hooks));

@@ -176,9 +176,10 @@ impl RuntimeBuilder {
     pub async fn start(self) -> (Runtime, ActivationReport) {
         let health = Arc::new(HealthBook::default());
         let sink_health = health.clone();
-        self.bus.set_failure_sink(Arc::new(move |failure: &zelavis_core::bus::HandlerFailure| {
-            sink_health.runtime_failure(&failure.owner, failure.to_string());
-        }));
+        self.bus
+            .set_failure_sink(Arc::new(move |failure: &zelavis_core::bus::HandlerFailure| {
+                sink_health.runtime_failure(&failure.owner, failure.to_string());
+            }));
         let runtime = Runtime {
             inner: Arc::new(Inner {
                 live: Mutex::new(Live {
@@ -252,9 +253,18 @@ impl Runtime {
     }
 
     /// Calls the route serving `method` and `path`; a failure is recorded in its owner's health.
-    pub async fn call_route(&self, method: &Method, path: &str, request: RouteRequest) -> Result<RouteResponse, RouteCallError> {
+    pub async fn call_route(
+        &self,
+        method: &Method,
+        path: &str,
+        request: RouteRequest,
+    ) -> Result<RouteResponse, RouteCallError> {
         let view = self.view();
-        let Some(mounted) = view.routes.iter().find(|r| r.route.method() == method && r.path == path) else {
+        let Some(mounted) = view
+            .routes
+            .iter()
+            .find(|r| r.route.method() == method && r.path == path)
+        else {
             return Err(RouteCallError::NotFound {
                 method: method.to_string(),
                 path: path.to_owned(),
@@ -342,9 +352,11 @@ impl Runtime {
         } else {
             Vec::new()
         };
-        let mut entry = live.registry.get(name.as_str()).cloned().ok_or_else(|| RuntimeError::Unknown {
-            name: name.to_string(),
-        })?;
+        let mut entry = live
+            .registry
+            .get(name.as_str())
+            .cloned()
+            .ok_or_else(|| RuntimeError::Unknown { name: name.to_string() })?;
         entry.plugin = def;
         entry.status = status;
         live.registry.upsert(entry);
@@ -375,7 +387,9 @@ impl Runtime {
     /// Activates `name` (or, for a child, recomposes its parent) and then every installed, inactive dependent
     /// whose dependencies are now all active.
     async fn bring_up(&self, live: &mut Live, name: &Name, report: &mut ActivationReport) {
-        let Some(entry) = live.registry.get(name.as_str()).cloned() else { return };
+        let Some(entry) = live.registry.get(name.as_str()).cloned() else {
+            return;
+        };
         if entry.status != Status::Installed {
             return;
         }
@@ -383,13 +397,17 @@ impl Runtime {
             match attach_check(&live.registry, &entry.plugin) {
                 Ok((parent, _)) if live.active.contains_key(&parent) => self.recompose(live, &parent, report).await,
                 Ok((parent, point)) => {
-                    let mut line = PluginReport::skipped(name.clone(), SkipReason::ParentInactive { parent: parent.clone() });
+                    let mut line =
+                        PluginReport::skipped(name.clone(), SkipReason::ParentInactive { parent: parent.clone() });
                     line.parent = Some((parent, point));
                     report.plugins.push(line);
                 }
                 Err(reason) => {
                     let mut line = PluginReport::skipped(name.clone(), reason);
-                    line.parent = entry.plugin.extends().map(|e| (e.plugin.clone(), e.extension_point.clone()));
+                    line.parent = entry
+                        .plugin
+                        .extends()
+                        .map(|e| (e.plugin.clone(), e.extension_point.clone()));
                     report.plugins.push(line);
                 }
             }
@@ -400,7 +418,9 @@ impl Runtime {
         }
         let mut queue = vec![name.clone()];
         while let Some(next) = queue.pop() {
-            let Some(entry) = live.registry.get(next.as_str()).cloned() else { continue };
+            let Some(entry) = live.registry.get(next.as_str()).cloned() else {
+                continue;
+            };
             if entry.status != Status::Installed || entry.plugin.is_child() || live.active.contains_key(&next) {
                 continue;
             }
@@ -418,7 +438,9 @@ impl Runtime {
             let waiting: Vec<Name> = live
                 .registry
                 .iter()
-                .filter(|e| e.status == Status::Installed && !e.plugin.is_child() && !live.active.contains_key(e.name()))
+                .filter(|e| {
+                    e.status == Status::Installed && !e.plugin.is_child() && !live.active.contains_key(e.name())
+                })
                 .filter(|e| e.plugin.dependencies().iter().any(|d| d.plugin == next))
                 .map(|e| e.name().clone())
                 .collect();
@@ -428,14 +450,25 @@ impl Runtime {
 
     /// Tears `name` down (and, with `cascade`, its active dependents first) and marks them available. Returns the
     /// dependents it lowered.
-    async fn take_down(&self, live: &mut Live, name: &Name, cascade: Cascade, report: &mut ActivationReport) -> Result<Vec<Name>, RuntimeError> {
-        let entry = live.registry.get(name.as_str()).cloned().ok_or_else(|| RuntimeError::Unknown {
-            name: name.to_string(),
-        })?;
+    async fn take_down(
+        &self,
+        live: &mut Live,
+        name: &Name,
+        cascade: Cascade,
+        report: &mut ActivationReport,
+    ) -> Result<Vec<Name>, RuntimeError> {
+        let entry = live
+            .registry
+            .get(name.as_str())
+            .cloned()
+            .ok_or_else(|| RuntimeError::Unknown { name: name.to_string() })?;
         if entry.plugin.is_child() {
             live.registry.set_status(name.as_str(), Status::Available)?;
             let mut line = PluginReport::new(name.clone(), Outcome::Deactivated);
-            line.parent = entry.plugin.extends().map(|e| (e.plugin.clone(), e.extension_point.clone()));
+            line.parent = entry
+                .plugin
+                .extends()
+                .map(|e| (e.plugin.clone(), e.extension_point.clone()));
             report.plugins.push(line);
             if let Some(parent) = entry.plugin.extends().map(|e| e.plugin.clone())
                 && live.active.contains_key(&parent)
@@ -477,24 +510,39 @@ impl Runtime {
 
     /// Runs the plugin's teardown and removes everything it and its children registered.
     fn deactivate(&self, live: &mut Live, name: &Name) {
-        let Some(active) = live.active.shift_remove(name) else { return };
+        let Some(active) = live.active.shift_remove(name) else {
+            return;
+        };
         let span = tracing::info_span!("teardown", plugin = %name);
         let _entered = span.enter();
         match catch_unwind(AssertUnwindSafe(|| active.def.run_teardown())) {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => self.inner.health.runtime_failure(name, format!("teardown failed: {error}")),
-            Err(payload) => self.inner.health.runtime_failure(name, format!("teardown panicked: {}", panic_message(payload.as_ref()))),
+            Ok(Err(error)) => self
+                .inner
+                .health
+                .runtime_failure(name, format!("teardown failed: {error}")),
+            Err(payload) => self
+                .inner
+                .health
+                .runtime_failure(name, format!("teardown panicked: {}", panic_message(payload.as_ref()))),
         }
         let owners: HashSet<&Name> = std::iter::once(name).chain(&active.children).collect();
         for owner in &owners {
             self.inner.bus.remove_owner(owner);
             live.routes.shift_remove(*owner);
         }
-        live.services.retain(|s| s.owner.as_ref().is_none_or(|o| !owners.contains(o)));
+        live.services
+            .retain(|s| s.owner.as_ref().is_none_or(|o| !owners.contains(o)));
     }
 
     /// Sets one top-level plugin up with its children; returns whether it activated.
-    async fn activate_one(&self, live: &mut Live, def: &PluginDef, children: &[(Name, PluginDef)], report: &mut ActivationReport) -> bool {
+    async fn activate_one(
+        &self,
+        live: &mut Live,
+        def: &PluginDef,
+        children: &[(Name, PluginDef)],
+        report: &mut ActivationReport,
+    ) -> bool {
         let name = def.name().clone();
         let span = tracing::info_span!("setup", plugin = %name);
         let parent_of = |child: &PluginDef| child.extends().map(|e| (e.plugin.clone(), e.extension_point.clone()));
@@ -506,9 +554,12 @@ impl Runtime {
             }
         };
         if let Some(dependency) = def.dependencies().iter().find(|d| !live.active.contains_key(&d.plugin)) {
-            report.plugins.push(PluginReport::skipped(name.clone(), SkipReason::DependencyInactive {
-                dependency: dependency.plugin.clone(),
-            }));
+            report.plugins.push(PluginReport::skipped(
+                name.clone(),
+                SkipReason::DependencyInactive {
+                    dependency: dependency.plugin.clone(),
+                },
+            ));
             skip_children(report, &SkipReason::ParentInactive { parent: name });
             return false;
         }
@@ -527,7 +578,9 @@ impl Runtime {
                 let mut line = PluginReport::new(run.child.clone(), Outcome::Activated);
                 line.parent = Some((name.clone(), run.extension_point.clone()));
                 let outcome = match run.outcome {
-                    Err(failure) => Err(FailReason::Setup { message: failure.to_string() }),
+                    Err(failure) => Err(FailReason::Setup {
+                        message: failure.to_string(),
+                    }),
                     Ok(registrations) => match self.migrate(&run.child, &registrations).await {
                         Err(reason) => Err(reason),
                         Ok(migrations) => {
@@ -547,14 +600,23 @@ impl Runtime {
                 lines.push(line);
             }
             for (point, child) in children.iter().filter(|(_, c)| !ran.contains(c.name())) {
-                let mut line = PluginReport::skipped(child.name().clone(), SkipReason::NotApplied {
-                    parent: name.clone(),
-                    extension_point: point.clone(),
-                });
+                let mut line = PluginReport::skipped(
+                    child.name().clone(),
+                    SkipReason::NotApplied {
+                        parent: name.clone(),
+                        extension_point: point.clone(),
+                    },
+                );
                 line.parent = Some((name.clone(), point.clone()));
                 lines.push(line);
             }
-            live.active.insert(name.clone(), ActivePlugin { def: def.clone(), children: applied });
+            live.active.insert(
+                name.clone(),
+                ActivePlugin {
+                    def: def.clone(),
+                    children: applied,
+                },
+            );
             Ok::<_, FailReason>(lines)
         }
         .instrument_span(span)
@@ -568,13 +630,18 @@ impl Runtime {
                 tracing::warn!(plugin = %name, %reason, "plugin failed to activate");
                 self.inner.health.setup_failure(&name, reason.to_string());
                 // Remove anything a partial commit of its children left behind.
-                let owners: Vec<Name> = std::iter::once(name.clone()).chain(children.iter().map(|(_, c)| c.name().clone())).collect();
+                let owners: Vec<Name> = std::iter::once(name.clone())
+                    .chain(children.iter().map(|(_, c)| c.name().clone()))
+                    .collect();
                 for owner in &owners {
                     self.inner.bus.remove_owner(owner);
                     live.routes.shift_remove(owner);
                 }
-                live.services.retain(|s| s.owner.as_ref().is_none_or(|o| !owners.contains(o)));
-                report.plugins.push(PluginReport::new(name.clone(), Outcome::Failed { reason }));
+                live.services
+                    .retain(|s| s.owner.as_ref().is_none_or(|o| !owners.contains(o)));
+                report
+                    .plugins
+                    .push(PluginReport::new(name.clone(), Outcome::Failed { reason }));
                 skip_children(report, &SkipReason::ParentInactive { parent: name });
                 false
             }
@@ -589,7 +656,13 @@ impl Runtime {
                 id: migration.id().to_owned(),
                 message,
             };
-            if self.inner.ledger.is_applied(owner, migration.id()).await.map_err(|e| fail(e.to_string()))? {
+            if self
+                .inner
+                .ledger
+                .is_applied(owner, migration.id())
+                .await
+                .map_err(|e| fail(e.to_string()))?
+            {
                 continue;
             }
             match AssertUnwindSafe(migration.run()).catch_unwind().await {
@@ -597,20 +670,33 @@ impl Runtime {
                 Ok(Err(message)) => return Err(fail(message)),
                 Err(payload) => return Err(fail(format!("panicked: {}", panic_message(payload.as_ref())))),
             }
-            self.inner.ledger.record(owner, migration.id()).await.map_err(|e| fail(e.to_string()))?;
+            self.inner
+                .ledger
+                .record(owner, migration.id())
+                .await
+                .map_err(|e| fail(e.to_string()))?;
             ran.push(migration.id().to_owned());
         }
         Ok(ran)
     }
 
     /// Installs one owner's registrations, all or nothing.
-    fn commit(&self, live: &mut Live, owner: &Name, registrations: Registrations, line: &mut PluginReport) -> Result<(), String> {
+    fn commit(
+        &self,
+        live: &mut Live,
+        owner: &Name,
+        registrations: Registrations,
+        line: &mut PluginReport,
+    ) -> Result<(), String> {
         for service in &registrations.services {
             if let Some(existing) = live.services.get(service.name().as_str()) {
                 return Err(format!(
                     "service {:?} is already registered by {}",
                     service.name().as_str(),
-                    existing.owner.as_ref().map_or_else(|| "core".to_owned(), |o| format!("plugin {:?}", o.as_str()))
+                    existing
+                        .owner
+                        .as_ref()
+                        .map_or_else(|| "core".to_owned(), |o| format!("plugin {:?}", o.as_str()))
                 ));
             }
         }
@@ -641,7 +727,10 @@ impl Runtime {
             .install(owner, registrations.subscriptions)
             .map_err(|e| e.to_string())?;
         line.services = registrations.services.iter().map(|s| s.name().clone()).collect();
-        line.routes = routes.iter().map(|r| format!("{} {}", r.route.method(), r.path)).collect();
+        line.routes = routes
+            .iter()
+            .map(|r| format!("{} {}", r.route.method(), r.path))
+            .collect();
         for service in registrations.services {
             live.services.insert(RegisteredService {
                 service,
@@ -669,7 +758,9 @@ impl Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("options", &self.inner.options).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
     }
 }
 
@@ -700,7 +791,11 @@ fn accepted_children(registry: &PluginRegistry, parent: &Name) -> Vec<(Name, Plu
     registry
         .iter()
         .filter(|e| e.status == Status::Installed && e.plugin.extends().is_some_and(|x| x.plugin == *parent))
-        .filter_map(|e| attach_check(registry, &e.plugin).ok().map(|(_, point)| (point, e.plugin.clone())))
+        .filter_map(|e| {
+            attach_check(registry, &e.plugin)
+                .ok()
+                .map(|(_, point)| (point, e.plugin.clone()))
+        })
         .collect()
 }
 

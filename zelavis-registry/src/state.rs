@@ -374,9 +374,16 @@ impl PluginRegistry {
             }
         }
         if !unknown.is_empty() {
-            tracing::warn!(?unknown, "registry state names plugins this registry does not know; ignored");
+            tracing::warn!(
+                ?unknown,
+                "registry state names plugins this registry does not know; ignored"
+            );
         }
-        tracing::debug!(records = state.records.len(), unknown = unknown.len(), "registry state applied");
+        tracing::debug!(
+            records = state.records.len(),
+            unknown = unknown.len(),
+            "registry state applied"
+        );
         AppliedState { registry, unknown }
     }
 
@@ -390,6 +397,7 @@ impl PluginRegistry {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -1,7 +1,10 @@
 //! The Marketplace catalog: defaults by source, claims a community entry may not make, blocked entries,
 //! duplicate names, and JSON errors with their paths.
 
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
 use proptest::prelude::*;
+use proptest::strategy::Strategy;
 use semver::{Version, VersionReq};
 use zelavis_registry::prelude::*;
 
@@ -46,7 +49,10 @@ fn explicit_values_override_the_defaults() {
     )
     .unwrap();
     let a = catalog.get("a").unwrap();
-    assert_eq!((a.review, a.verified, a.title.as_str()), (ReviewStatus::Blocked, false, "A"));
+    assert_eq!(
+        (a.review, a.verified, a.title.as_str()),
+        (ReviewStatus::Blocked, false, "A")
+    );
     assert_eq!(catalog.get("b").map(|b| b.review), Some(ReviewStatus::Reviewed));
 }
 
@@ -63,10 +69,16 @@ fn a_community_entry_cannot_claim_verified() {
         }
     );
     let message = err.to_string();
-    assert!(message.contains("\"stripe\"") && message.contains("verified"), "{message}");
+    assert!(
+        message.contains("\"stripe\"") && message.contains("verified"),
+        "{message}"
+    );
 
     let from_json = Catalog::from_json(r#"{"entries": [{"name": "stripe", "source": "community", "verified": true}]}"#);
-    assert!(matches!(from_json, Err(CatalogError::CommunityVerified { position: 0, .. })));
+    assert!(matches!(
+        from_json,
+        Err(CatalogError::CommunityVerified { position: 0, .. })
+    ));
 }
 
 #[test]
@@ -116,7 +128,14 @@ fn an_unknown_name_is_not_installable() {
         catalog.check_installable("ghost"),
         Err(CatalogError::NotFound { name: "ghost".into() })
     );
-    assert_eq!(catalog.check_installable("Not A Name").err().map(|e| e.to_string()).as_deref(), Some("plugin \"Not A Name\" is not in the catalog"));
+    assert_eq!(
+        catalog
+            .check_installable("Not A Name")
+            .err()
+            .map(|e| e.to_string())
+            .as_deref(),
+        Some("plugin \"Not A Name\" is not in the catalog")
+    );
 }
 
 #[test]
@@ -136,30 +155,48 @@ fn duplicate_names_are_refused_with_both_positions() {
         }
     );
     let message = err.to_string();
-    assert!(message.contains('0') && message.contains('2') && message.contains("\"a\""), "{message}");
+    assert!(
+        message.contains('0') && message.contains('2') && message.contains("\"a\""),
+        "{message}"
+    );
 
     let from_json = Catalog::from_json(
         r#"{"entries": [{"name": "x", "source": "official"}, {"name": "x", "source": "official"}]}"#,
     );
-    assert!(matches!(from_json, Err(CatalogError::Duplicate { first: 0, second: 1, .. })));
+    assert!(matches!(
+        from_json,
+        Err(CatalogError::Duplicate {
+            first: 0,
+            second: 1,
+            ..
+        })
+    ));
 }
 
 #[test]
 fn json_errors_carry_the_path() {
     assert_eq!(
-        json_path(Catalog::from_json(r#"{"entries": [{"name": "a", "source": "official"}, {"name": "b", "source": "somewhere"}]}"#)),
+        json_path(Catalog::from_json(
+            r#"{"entries": [{"name": "a", "source": "official"}, {"name": "b", "source": "somewhere"}]}"#
+        )),
         "$.entries[1].source"
     );
     assert_eq!(
-        json_path(Catalog::from_json(r#"{"entries": [{"name": "a", "source": "official", "colour": "red"}]}"#)),
+        json_path(Catalog::from_json(
+            r#"{"entries": [{"name": "a", "source": "official", "colour": "red"}]}"#
+        )),
         "$.entries[0].colour"
     );
     assert_eq!(
-        json_path(Catalog::from_json(r#"{"entries": [{"name": "Shop", "source": "official"}]}"#)),
+        json_path(Catalog::from_json(
+            r#"{"entries": [{"name": "Shop", "source": "official"}]}"#
+        )),
         "$.entries[0].name"
     );
     assert_eq!(
-        json_path(Catalog::from_json(r#"{"entries": [{"name": "a", "source": "official", "versions": ["1.0.0", "one"]}]}"#)),
+        json_path(Catalog::from_json(
+            r#"{"entries": [{"name": "a", "source": "official", "versions": ["1.0.0", "one"]}]}"#
+        )),
         "$.entries[0].versions[1]"
     );
     assert_eq!(
@@ -169,20 +206,28 @@ fn json_errors_carry_the_path() {
         "$.entries[0].compatibility.contract"
     );
     assert_eq!(
-        json_path(Catalog::from_json(r#"{"entries": [{"name": "a", "source": "official", "review": "maybe"}]}"#)),
+        json_path(Catalog::from_json(
+            r#"{"entries": [{"name": "a", "source": "official", "review": "maybe"}]}"#
+        )),
         "$.entries[0].review"
     );
     assert_eq!(
         json_path(Catalog::from_json(r#"{"entries": [{"name": "a"}]}"#)),
         "$.entries[0]"
     );
-    assert_eq!(json_path(Catalog::from_json(r#"{"entries": [], "extra": 1}"#)), "$.extra");
+    assert_eq!(
+        json_path(Catalog::from_json(r#"{"entries": [], "extra": 1}"#)),
+        "$.extra"
+    );
     assert_eq!(json_path(Catalog::from_json("[")), "$");
 
     let message = Catalog::from_json(r#"{"entries": [{"name": "a", "source": "somewhere"}]}"#)
         .unwrap_err()
         .to_string();
-    assert!(message.contains("$.entries[0].source") && message.contains("somewhere"), "{message}");
+    assert!(
+        message.contains("$.entries[0].source") && message.contains("somewhere"),
+        "{message}"
+    );
 }
 
 #[test]

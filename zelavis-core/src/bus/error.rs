@@ -81,12 +81,7 @@ pub struct HandlerFailure {
 }
 
 impl HandlerFailure {
-    pub(crate) fn returned(
-        owner: &Name,
-        kind: SubscriptionKind,
-        name: &'static str,
-        error: HandlerError,
-    ) -> Self {
+    pub(crate) fn returned(owner: &Name, kind: SubscriptionKind, name: &'static str, error: HandlerError) -> Self {
         Self {
             owner: owner.clone(),
             kind,
@@ -165,9 +160,7 @@ pub enum BusError {
         reason: String,
     },
     /// Subscriptions under this name already carry (or, in the same install, carry) another payload type.
-    #[error(
-        "plugin {owner:?} cannot subscribe to {kind} {name:?} with payload {found}: it carries {expected}"
-    )]
+    #[error("plugin {owner:?} cannot subscribe to {kind} {name:?} with payload {found}: it carries {expected}")]
     TypeMismatch {
         /// The plugin whose subscription was refused.
         owner: Name,
@@ -183,6 +176,7 @@ pub enum BusError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
 
@@ -195,23 +189,20 @@ mod tests {
         assert_eq!(HandlerError::from("a").message(), "a");
         assert_eq!(HandlerError::from(String::from("b")).to_string(), "b");
         let nested = Query(std::io::Error::other("connection reset"));
-        assert_eq!(
-            HandlerError::other(nested).message(),
-            "query failed: connection reset"
-        );
+        assert_eq!(HandlerError::other(nested).message(), "query failed: connection reset");
     }
 
     #[test]
     fn panic_payloads_become_messages() {
         let owner = Name::parse("shop").unwrap();
         let text: Box<dyn Any + Send> = Box::new("boom");
-        let owned: Box<dyn Any + Send> = Box::new(String::from("bang"));
+        let string: Box<dyn Any + Send> = Box::new(String::from("bang"));
         let other: Box<dyn Any + Send> = Box::new(7_u8);
         let message = |payload: &Box<dyn Any + Send>| {
             HandlerFailure::panicked(&owner, SubscriptionKind::Hook, "a", payload.as_ref()).message
         };
         assert_eq!(message(&text), "boom");
-        assert_eq!(message(&owned), "bang");
+        assert_eq!(message(&string), "bang");
         assert!(message(&other).contains("non-text"));
     }
 

@@ -105,15 +105,10 @@ impl Bus {
                     filtered.value = next;
                     continue;
                 }
-                Ok(Err(error)) => {
-                    HandlerFailure::returned(&entry.owner, SubscriptionKind::Filter, name, error)
+                Ok(Err(error)) => HandlerFailure::returned(&entry.owner, SubscriptionKind::Filter, name, error),
+                Err(payload) => {
+                    HandlerFailure::panicked(&entry.owner, SubscriptionKind::Filter, name, payload.as_ref())
                 }
-                Err(payload) => HandlerFailure::panicked(
-                    &entry.owner,
-                    SubscriptionKind::Filter,
-                    name,
-                    payload.as_ref(),
-                ),
             };
             self.report(failure, &mut filtered.failures);
         }
@@ -122,6 +117,7 @@ impl Bus {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
     use crate::bus::Subscription;

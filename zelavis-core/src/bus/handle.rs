@@ -119,9 +119,7 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
             }
             '.' => segment_start = index + 1,
             'A'..='Z' => {
-                return Err(format!(
-                    "uppercase letter {ch:?} at byte {index}; names are lowercase"
-                ));
+                return Err(format!("uppercase letter {ch:?} at byte {index}; names are lowercase"));
             }
             _ => {
                 return Err(format!(
@@ -137,6 +135,7 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -172,7 +171,8 @@ mod tests {
         const HOOK: HookRef<NotClone> = HookRef::new("a.b");
         const FILTER: FilterRef<NotClone> = FilterRef::new("c.d");
         let (hook, filter) = (HOOK, FILTER);
-        let _copies = (hook, hook, filter, filter);
+        let (copy, other) = (hook, filter);
+        assert_eq!((copy.name(), other.name()), (hook.name(), filter.name()));
         assert!(format!("{hook:?}").contains("\"a.b\""));
         assert!(format!("{filter:?}").contains("NotClone"));
     }

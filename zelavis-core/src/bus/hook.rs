@@ -128,19 +128,11 @@ impl Bus {
     }
 
     /// [`Bus::emit`] with an event that is already shared.
-    pub async fn emit_shared<E: Send + Sync + 'static>(
-        &self,
-        hook: &HookRef<E>,
-        event: Arc<E>,
-    ) -> EmitSummary {
+    pub async fn emit_shared<E: Send + Sync + 'static>(&self, hook: &HookRef<E>, event: Arc<E>) -> EmitSummary {
         self.dispatch(hook.name(), Event::Shared(event)).await
     }
 
-    async fn dispatch<E: Send + Sync + 'static>(
-        &self,
-        name: &'static str,
-        event: Event<E>,
-    ) -> EmitSummary {
+    async fn dispatch<E: Send + Sync + 'static>(&self, name: &'static str, event: Event<E>) -> EmitSummary {
         let mut summary = EmitSummary::new(name);
         // The sync prefix of the list runs right here, under the snapshot guard and without touching the
         // list's reference count; the guard is dropped before the first await.
@@ -190,12 +182,9 @@ impl Bus {
                     let call = AssertUnwindSafe(async { handler(Arc::clone(&event)).await });
                     let failure = match call.catch_unwind().await {
                         Ok(Ok(())) => continue,
-                        Ok(Err(error)) => HandlerFailure::returned(
-                            &entry.owner,
-                            SubscriptionKind::Hook,
-                            summary.hook,
-                            error,
-                        ),
+                        Ok(Err(error)) => {
+                            HandlerFailure::returned(&entry.owner, SubscriptionKind::Hook, summary.hook, error)
+                        }
                         Err(payload) => HandlerFailure::panicked(
                             &entry.owner,
                             SubscriptionKind::Hook,
@@ -220,21 +209,17 @@ impl Bus {
         summary.ran += 1;
         let failure = match catch_unwind(AssertUnwindSafe(|| handler(event))) {
             Ok(Ok(())) => return,
-            Ok(Err(error)) => {
-                HandlerFailure::returned(&entry.owner, SubscriptionKind::Hook, summary.hook, error)
+            Ok(Err(error)) => HandlerFailure::returned(&entry.owner, SubscriptionKind::Hook, summary.hook, error),
+            Err(payload) => {
+                HandlerFailure::panicked(&entry.owner, SubscriptionKind::Hook, summary.hook, payload.as_ref())
             }
-            Err(payload) => HandlerFailure::panicked(
-                &entry.owner,
-                SubscriptionKind::Hook,
-                summary.hook,
-                payload.as_ref(),
-            ),
         };
         self.report(failure, &mut summary.failures);
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
     use crate::bus::Subscription;
@@ -254,12 +239,7 @@ mod tests {
     }
 
     /// A handler that appends `tag` to `log`.
-    fn logging(
-        log: &Arc<Mutex<Vec<usize>>>,
-        tag: usize,
-        priority: i32,
-        is_async: bool,
-    ) -> Subscription {
+    fn logging(log: &Arc<Mutex<Vec<usize>>>, tag: usize, priority: i32, is_async: bool) -> Subscription {
         let log = Arc::clone(log);
         if is_async {
             Subscription::hook(&ORDER_CREATED, priority, move |_| {
@@ -333,9 +313,12 @@ mod tests {
                 ("eager boom", true),
             ]
         );
-        assert!(summary.failures.iter().all(|f| f.owner == "shop"
-            && f.name == "order.created"
-            && f.kind == SubscriptionKind::Hook));
+        assert!(
+            summary
+                .failures
+                .iter()
+                .all(|f| f.owner == "shop" && f.name == "order.created" && f.kind == SubscriptionKind::Hook)
+        );
     }
 
     #[test]
@@ -359,8 +342,7 @@ mod tests {
         const SAME_NAME: HookRef<u64> = HookRef::new("order.created");
         let bus = Bus::new();
         let log = Arc::new(Mutex::new(Vec::new()));
-        bus.install(&name("shop"), vec![logging(&log, 0, 0, false)])
-            .unwrap();
+        bus.install(&name("shop"), vec![logging(&log, 0, 0, false)]).unwrap();
         let summary = block_on(bus.emit(&SAME_NAME, 5));
         assert_eq!(summary.ran, 0);
         assert!(log.lock().unwrap().is_empty());

@@ -46,12 +46,7 @@ impl<H: Clone + Send + Sync + 'static> ErasedList for List<H> {
         if removed == self.entries.len() {
             return Some((removed, None));
         }
-        let kept: Arc<[Entry<H>]> = self
-            .entries
-            .iter()
-            .filter(|e| &e.owner != owner)
-            .cloned()
-            .collect();
+        let kept: Arc<[Entry<H>]> = self.entries.iter().filter(|e| &e.owner != owner).cloned().collect();
         Some((removed, Some(Arc::new(List { entries: kept }))))
     }
 
@@ -177,6 +172,7 @@ impl Hasher for NameHasher {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
     use std::hash::BuildHasher;
@@ -209,9 +205,7 @@ mod tests {
         assert_eq!(removed, 2);
         assert_eq!(owners(&*rest.unwrap()), ["b", "c"]);
         assert!(list.without_owner(&Name::parse("d").unwrap()).is_none());
-        let (removed, rest) = entries(&["a"])
-            .without_owner(&Name::parse("a").unwrap())
-            .unwrap();
+        let (removed, rest) = entries(&["a"]).without_owner(&Name::parse("a").unwrap()).unwrap();
         assert_eq!((removed, rest.is_none()), (1, true));
     }
 
@@ -251,8 +245,7 @@ mod tests {
             "a",
             "",
         ];
-        let hashes: std::collections::HashSet<u64> =
-            names.iter().map(|n| build.hash_one(n)).collect();
+        let hashes: std::collections::HashSet<u64> = names.iter().map(|n| build.hash_one(n)).collect();
         assert_eq!(hashes.len(), names.len());
     }
 }

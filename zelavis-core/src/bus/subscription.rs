@@ -146,12 +146,7 @@ impl Subscription {
 
     /// The per-name list with this subscription added, sorted by (priority, `seq`); `None` if `existing`
     /// holds another payload type (the caller checks [`Subscription::payload`] first).
-    pub(crate) fn insert_into(
-        self,
-        owner: &Name,
-        seq: u64,
-        existing: Option<&Slot>,
-    ) -> Option<Slot> {
+    pub(crate) fn insert_into(self, owner: &Name, seq: u64, existing: Option<&Slot>) -> Option<Slot> {
         let list = self.pending.insert(owner, seq, existing)?;
         Some(Slot {
             payload: self.payload,
@@ -174,12 +169,7 @@ impl fmt::Debug for Subscription {
 
 /// The typed part of a subscription, behind a trait object so subscriptions of any payload fit in one `Vec`.
 trait Pending: Send + Sync {
-    fn insert(
-        self: Box<Self>,
-        owner: &Name,
-        seq: u64,
-        existing: Option<&Slot>,
-    ) -> Option<Arc<dyn ErasedList>>;
+    fn insert(self: Box<Self>, owner: &Name, seq: u64, existing: Option<&Slot>) -> Option<Arc<dyn ErasedList>>;
 }
 
 struct PendingEntry<H> {
@@ -188,12 +178,7 @@ struct PendingEntry<H> {
 }
 
 impl<H: Clone + Send + Sync + 'static> Pending for PendingEntry<H> {
-    fn insert(
-        self: Box<Self>,
-        owner: &Name,
-        seq: u64,
-        existing: Option<&Slot>,
-    ) -> Option<Arc<dyn ErasedList>> {
+    fn insert(self: Box<Self>, owner: &Name, seq: u64, existing: Option<&Slot>) -> Option<Arc<dyn ErasedList>> {
         let existing: &[Entry<H>] = match existing {
             Some(slot) => &slot.downcast::<H>()?.entries,
             None => &[],
@@ -246,6 +231,7 @@ impl SubscriptionCounts {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
 
@@ -256,22 +242,14 @@ mod tests {
     fn subscriptions_describe_themselves() {
         let hook = Subscription::hook_sync(&HOOK, 5, |_| Ok(()));
         assert_eq!(
-            (
-                hook.kind(),
-                hook.name(),
-                hook.priority(),
-                hook.payload_type()
-            ),
+            (hook.kind(), hook.name(), hook.priority(), hook.payload_type()),
             (SubscriptionKind::Hook, "order.created", 5, "u32")
         );
         let filter = Subscription::filter(&FILTER, -1, |title| Ok(title.to_uppercase()));
         assert_eq!(filter.kind(), SubscriptionKind::Filter);
         assert!(filter.payload_type().ends_with("String"));
         let debug = format!("{filter:?}");
-        assert!(
-            debug.contains("title.text") && debug.contains("-1"),
-            "{debug}"
-        );
+        assert!(debug.contains("title.text") && debug.contains("-1"), "{debug}");
     }
 
     #[test]
@@ -295,9 +273,9 @@ mod tests {
 
     #[test]
     fn insertion_refuses_another_payload() {
+        const OTHER: HookRef<u64> = HookRef::new("order.created");
         let owner = Name::parse("shop").unwrap();
         let slot = Subscription::hook_sync(&HOOK, 0, |_| Ok(())).insert_into(&owner, 0, None);
-        const OTHER: HookRef<u64> = HookRef::new("order.created");
         let other = Subscription::hook_sync(&OTHER, 0, |_| Ok(()));
         assert!(other.insert_into(&owner, 1, slot.as_ref()).is_none());
     }

@@ -44,11 +44,7 @@ pub(crate) const PERMISSIONS: &[(&str, &str)] = &[
 ];
 
 /// The policies as written in the macro, and their `Policy` variants.
-pub(crate) const POLICIES: &[(&str, &str)] = &[
-    ("open", "Open"),
-    ("reviewed", "Reviewed"),
-    ("private", "Private"),
-];
+pub(crate) const POLICIES: &[(&str, &str)] = &[("open", "Open"), ("reviewed", "Reviewed"), ("private", "Private")];
 
 /// Checks a plugin or extension point name; `what` is e.g. `"plugin name"`.
 pub(crate) fn name(lit: &LitStr, what: &str, errors: &mut Errors) {
@@ -71,9 +67,7 @@ pub(crate) fn version(text: &Text, errors: &mut Errors) {
         if let Err(error) = semver::Version::parse(&value) {
             errors.at(
                 lit.span(),
-                format!(
-                    "invalid version {value:?}: {error}; write a semver version such as \"1.2.0\""
-                ),
+                format!("invalid version {value:?}: {error}; write a semver version such as \"1.2.0\""),
             );
         }
     }
@@ -134,10 +128,7 @@ pub(crate) fn suggestion<'a>(word: &str, candidates: impl IntoIterator<Item = &'
 }
 
 /// The candidate closest to `word`, if it is close enough to be a typo of it.
-pub(crate) fn nearest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
@@ -191,10 +182,7 @@ mod tests {
     #[test]
     fn suggests_near_misses_only() {
         assert_eq!(distance("verison", "version"), 1);
-        assert_eq!(
-            suggestion("verison", ["name", "version"]),
-            " (did you mean `version`?)"
-        );
+        assert_eq!(suggestion("verison", ["name", "version"]), " (did you mean `version`?)");
         assert_eq!(
             suggestion("reviwed", ["open", "reviewed", "private"]),
             " (did you mean `reviewed`?)"
@@ -204,10 +192,7 @@ mod tests {
 
     #[test]
     fn lists_words() {
-        assert_eq!(
-            one_of(["open", "reviewed", "private"]),
-            "open, reviewed or private"
-        );
+        assert_eq!(one_of(["open", "reviewed", "private"]), "open, reviewed or private");
         assert_eq!(one_of(["open"]), "open");
     }
 }

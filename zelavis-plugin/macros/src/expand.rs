@@ -13,8 +13,7 @@ use crate::parse;
 /// follow-up errors).
 pub(crate) fn define_plugin(input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    let parsed =
-        (|stream: syn::parse::ParseStream| parse::plugin(stream, &mut errors)).parse2(input);
+    let parsed = (|stream: syn::parse::ParseStream| parse::plugin(stream, &mut errors)).parse2(input);
     let plugin = match parsed {
         Ok(plugin) => Some(plugin),
         Err(error) => {
@@ -123,10 +122,7 @@ fn expand(plugin: &Plugin) -> TokenStream {
     }
     let doc = match &plugin.name {
         Some(Text::Lit(name)) => {
-            format!(
-                " The plugin `{}` defined with `define_plugin!`.",
-                name.value()
-            )
+            format!(" The plugin `{}` defined with `define_plugin!`.", name.value())
         }
         _ => " The plugin defined with `define_plugin!`.".to_owned(),
     };

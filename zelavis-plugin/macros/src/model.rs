@@ -78,10 +78,7 @@ pub(crate) enum Target {
 /// What a child plugin extends.
 pub(crate) enum Extends {
     Typed(Path),
-    Untyped {
-        plugin: LitStr,
-        extension_point: LitStr,
-    },
+    Untyped { plugin: LitStr, extension_point: LitStr },
 }
 
 /// A menu entry.

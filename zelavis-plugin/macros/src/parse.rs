@@ -12,9 +12,7 @@ use syn::parse::discouraged::Speculative;
 use syn::{Expr, Ident, Lit, LitStr, Path, Token, braced, bracketed};
 
 use crate::check::{self, Errors, PERMISSIONS, POLICIES};
-use crate::model::{
-    Contract, Dependency, Extends, ExtensionPoint, Menu, Page, Permission, Plugin, Target, Text,
-};
+use crate::model::{Contract, Dependency, Extends, ExtensionPoint, Menu, Page, Permission, Plugin, Target, Text};
 
 const PLUGIN_FIELDS: &[&str] = &[
     "export",
@@ -38,39 +36,32 @@ const EXTENDS_FIELDS: &[&str] = &["plugin", "extension_point"];
 /// Parses the whole macro input; problems that do not stop parsing go to `errors`.
 pub(crate) fn plugin(input: ParseStream, errors: &mut Errors) -> syn::Result<Plugin> {
     let mut plugin = Plugin::default();
-    let seen = fields(
-        input,
-        errors,
-        "",
-        PLUGIN_FIELDS,
-        &["crate"],
-        |key, input, errors| {
-            match key {
-                "crate" => plugin.krate = Some(input.call(Path::parse_mod_style)?),
-                "export" => plugin.export = Some(input.parse()?),
-                "name" => {
-                    let name = text(input, "the plugin name")?;
-                    check::name_text(&name, "plugin name", errors);
-                    plugin.name = Some(name);
-                }
-                "version" => {
-                    let version = text(input, "the version")?;
-                    check::version(&version, errors);
-                    plugin.version = Some(version);
-                }
-                "description" => plugin.description = Some(text(input, "the description")?),
-                "contract" => plugin.contract = Some(contract(input, errors)?),
-                "permissions" => plugin.permissions = permissions(input, errors)?,
-                "dependencies" => plugin.dependencies = dependencies(input, errors)?,
-                "extension_points" => plugin.extension_points = extension_points(input, errors)?,
-                "extends" => plugin.extends = Some(extends(input, errors)?),
-                "menu" => plugin.menu = Some(menu(input, errors)?),
-                "setup" => plugin.setup = Some(input.parse()?),
-                _ => plugin.setup_async = Some(input.parse()?),
+    let seen = fields(input, errors, "", PLUGIN_FIELDS, &["crate"], |key, input, errors| {
+        match key {
+            "crate" => plugin.krate = Some(input.call(Path::parse_mod_style)?),
+            "export" => plugin.export = Some(input.parse()?),
+            "name" => {
+                let name = text(input, "the plugin name")?;
+                check::name_text(&name, "plugin name", errors);
+                plugin.name = Some(name);
             }
-            Ok(())
-        },
-    )?;
+            "version" => {
+                let version = text(input, "the version")?;
+                check::version(&version, errors);
+                plugin.version = Some(version);
+            }
+            "description" => plugin.description = Some(text(input, "the description")?),
+            "contract" => plugin.contract = Some(contract(input, errors)?),
+            "permissions" => plugin.permissions = permissions(input, errors)?,
+            "dependencies" => plugin.dependencies = dependencies(input, errors)?,
+            "extension_points" => plugin.extension_points = extension_points(input, errors)?,
+            "extends" => plugin.extends = Some(extends(input, errors)?),
+            "menu" => plugin.menu = Some(menu(input, errors)?),
+            "setup" => plugin.setup = Some(input.parse()?),
+            _ => plugin.setup_async = Some(input.parse()?),
+        }
+        Ok(())
+    })?;
     if let (Some(_), Some(setup_async)) = (&plugin.setup, &plugin.setup_async) {
         errors.push(syn::Error::new_spanned(
             setup_async,
@@ -115,10 +106,7 @@ fn fields(
             match on_field(known_key, &fork, errors) {
                 Ok(()) if fork.is_empty() || fork.peek(Token![,]) => input.advance_to(&fork),
                 Ok(()) => {
-                    errors.at(
-                        fork.span(),
-                        format!("expected `,` after the value of `{written}`"),
-                    );
+                    errors.at(fork.span(), format!("expected `,` after the value of `{written}`"));
                     skip_value(input)?;
                 }
                 Err(error) => {
@@ -128,14 +116,12 @@ fn fields(
             }
         } else {
             let hint = if written == "surface" && context == " in menu" {
-                "; plugin menus cannot declare a surface: Zelavis mounts them under Workspace"
-                    .to_owned()
+                "; plugin menus cannot declare a surface: Zelavis mounts them under Workspace".to_owned()
             } else {
                 let near = check::nearest(&written, known.iter().chain(hidden).copied());
                 // A near miss is reported once, not also as a missing field.
                 seen.extend(near);
-                near.map(|k| format!(" (did you mean `{k}`?)"))
-                    .unwrap_or_default()
+                near.map(|k| format!(" (did you mean `{k}`?)")).unwrap_or_default()
             };
             errors.at(
                 key.span(),
@@ -184,9 +170,7 @@ fn expect_list(input: ParseStream, what: &str, example: &str) -> syn::Result<()>
     if input.peek(syn::token::Bracket) {
         Ok(())
     } else {
-        Err(input.error(format!(
-            "expected a `[...]` list of {what}, e.g. `{example}`"
-        )))
+        Err(input.error(format!("expected a `[...]` list of {what}, e.g. `{example}`")))
     }
 }
 
@@ -280,11 +264,7 @@ fn permissions(input: ParseStream, errors: &mut Errors) -> syn::Result<Vec<Permi
                 tokens,
                 format!(
                     "unknown permission `{written}`; expected one of {}{}",
-                    PERMISSIONS
-                        .iter()
-                        .map(|(name, _)| *name)
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    PERMISSIONS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", "),
                     check::suggestion(&written, PERMISSIONS.iter().map(|(name, _)| *name)),
                 ),
             )),
@@ -305,9 +285,9 @@ fn dependencies(input: ParseStream, errors: &mut Errors) -> syn::Result<Vec<Depe
     } else if input.peek(syn::token::Bracket) {
         bracketed!(content in input);
     } else {
-        return Err(input.error(
-            "expected `{ \"plugin\": \"requirement\", ... }` or `[\"plugin\", ...]` for the dependencies",
-        ));
+        return Err(
+            input.error("expected `{ \"plugin\": \"requirement\", ... }` or `[\"plugin\", ...]` for the dependencies")
+        );
     }
     let mut dependencies = Vec::new();
     while !content.is_empty() {
@@ -463,13 +443,7 @@ fn extends(input: ParseStream, errors: &mut Errors) -> syn::Result<Extends> {
             Ok(())
         },
     )?;
-    missing(
-        &seen,
-        EXTENDS_FIELDS,
-        " in extends",
-        brace.span.open(),
-        errors,
-    );
+    missing(&seen, EXTENDS_FIELDS, " in extends", brace.span.open(), errors);
     match (plugin, extension_point) {
         (Some(plugin), Some(extension_point)) => Ok(Extends::Untyped {
             plugin,
@@ -491,45 +465,34 @@ fn menu(input: ParseStream, errors: &mut Errors) -> syn::Result<Menu> {
     let mut path = None;
     let mut page_value = None;
     let mut items = Vec::new();
-    let seen = fields(
-        &content,
-        errors,
-        " in menu",
-        MENU_FIELDS,
-        &[],
-        |key, input, errors| {
-            match key {
-                "title" => {
-                    let value = text(input, "the menu title")?;
-                    check::title(&value, "menu", errors);
-                    title = Some(value);
-                }
-                "path" => {
-                    let value = text(input, "the menu path")?;
-                    check::path(&value, errors);
-                    path = Some(value);
-                }
-                "page" => page_value = Some(page(input, errors)?),
-                _ => {
-                    expect_list(
-                        input,
-                        "menu entries",
-                        "[{ title: \"Orders\", path: \"/shop/orders\" }]",
-                    )?;
-                    let list;
-                    bracketed!(list in input);
-                    while !list.is_empty() {
-                        items.push(menu(&list, errors)?);
-                        if list.is_empty() {
-                            break;
-                        }
-                        list.parse::<Token![,]>()?;
+    let seen = fields(&content, errors, " in menu", MENU_FIELDS, &[], |key, input, errors| {
+        match key {
+            "title" => {
+                let value = text(input, "the menu title")?;
+                check::title(&value, "menu", errors);
+                title = Some(value);
+            }
+            "path" => {
+                let value = text(input, "the menu path")?;
+                check::path(&value, errors);
+                path = Some(value);
+            }
+            "page" => page_value = Some(page(input, errors)?),
+            _ => {
+                expect_list(input, "menu entries", "[{ title: \"Orders\", path: \"/shop/orders\" }]")?;
+                let list;
+                bracketed!(list in input);
+                while !list.is_empty() {
+                    items.push(menu(&list, errors)?);
+                    if list.is_empty() {
+                        break;
                     }
+                    list.parse::<Token![,]>()?;
                 }
             }
-            Ok(())
-        },
-    )?;
+        }
+        Ok(())
+    })?;
     missing(&seen, &["title"], " in menu", brace.span.open(), errors);
     Ok(Menu {
         title: title.unwrap_or_else(|| Text::Lit(LitStr::new("", brace.span.join()))),
@@ -546,29 +509,22 @@ fn page(input: ParseStream, errors: &mut Errors) -> syn::Result<Page> {
     let mut id = None;
     let mut title = None;
     let mut render = None;
-    let seen = fields(
-        &content,
-        errors,
-        " in page",
-        PAGE_FIELDS,
-        &[],
-        |key, input, errors| {
-            match key {
-                "id" => {
-                    let value = text(input, "the page id")?;
-                    check::page_id(&value, errors);
-                    id = Some(value);
-                }
-                "title" => {
-                    let value = text(input, "the page title")?;
-                    check::title(&value, "page", errors);
-                    title = Some(value);
-                }
-                _ => render = Some(input.parse::<Expr>()?),
+    let seen = fields(&content, errors, " in page", PAGE_FIELDS, &[], |key, input, errors| {
+        match key {
+            "id" => {
+                let value = text(input, "the page id")?;
+                check::page_id(&value, errors);
+                id = Some(value);
             }
-            Ok(())
-        },
-    )?;
+            "title" => {
+                let value = text(input, "the page title")?;
+                check::title(&value, "page", errors);
+                title = Some(value);
+            }
+            _ => render = Some(input.parse::<Expr>()?),
+        }
+        Ok(())
+    })?;
     missing(&seen, PAGE_FIELDS, " in page", brace.span.open(), errors);
     let span = brace.span.join();
     Ok(Page {
