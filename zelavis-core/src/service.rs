@@ -4,7 +4,6 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-use indexmap::IndexMap;
 use thiserror::Error;
 
 use crate::menu::{Menu, MenuOwner, MenuProblem, validate_menu};
@@ -155,24 +154,30 @@ pub struct RegisteredService {
     pub owner: Option<Name>,
 }
 
-/// The services collected so far, in registration order, keyed by name. Cheap to clone; appending after a clone
-/// copies once (copy on write).
+/// The services collected so far, in registration order, keyed by name.
+///
+/// Backed by persistent maps: cloning is O(1) and changing a clone costs O(log n), so a runtime can publish a
+/// snapshot after every change without copying every service.
 #[derive(Debug, Clone, Default)]
 pub struct Services {
-    entries: Arc<IndexMap<Name, RegisteredService>>,
+    by_name: imbl::HashMap<Name, (u64, RegisteredService)>,
+    order: imbl::OrdMap<u64, Name>,
+    next: u64,
 }
 
 impl Services {
-    /// A collection from registered services (a later duplicate name replaces an earlier one).
+    /// A collection from registered services (a later duplicate name replaces an earlier one in place).
     pub fn new(entries: Vec<RegisteredService>) -> Self {
-        Self {
-            entries: Arc::new(entries.into_iter().map(|s| (s.service.name().clone(), s)).collect()),
+        let mut services = Self::default();
+        for entry in entries {
+            services.insert(entry);
         }
+        services
     }
 
     /// Looks a service up by name.
     pub fn get(&self, name: &str) -> Option<&RegisteredService> {
-        self.entries.get(name)
+        self.by_name.get(name).map(|(_, s)| s)
     }
 
     /// The value of service `name`, if it has one of type `T`.
@@ -182,30 +187,51 @@ impl Services {
 
     /// Every service, in registration order.
     pub fn iter(&self) -> impl Iterator<Item = &RegisteredService> {
-        self.entries.values()
+        self.order.values().filter_map(|name| self.get(name.as_str()))
     }
 
     /// How many services there are.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.by_name.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.by_name.is_empty()
     }
 
     /// Adds a service; a service of the same name is replaced in place. Callers check ownership first.
     pub fn insert(&mut self, service: RegisteredService) {
-        Arc::make_mut(&mut self.entries).insert(service.service.name().clone(), service);
+        let name = service.service.name().clone();
+        let seq = match self.by_name.get(&name) {
+            Some((seq, _)) => *seq,
+            None => {
+                self.next += 1;
+                self.order.insert(self.next, name.clone());
+                self.next
+            }
+        };
+        self.by_name.insert(name, (seq, service));
     }
 
-    /// Keeps only the services for which `keep` is true, preserving order.
+    /// Removes the service `name`, returning it.
+    pub fn remove(&mut self, name: &str) -> Option<RegisteredService> {
+        let (seq, service) = self.by_name.remove(name)?;
+        self.order.remove(&seq);
+        Some(service)
+    }
+
+    /// Keeps only the services for which `keep` is true, preserving order. O(n): prefer [`remove`](Self::remove)
+    /// when the names are known.
     pub fn retain(&mut self, mut keep: impl FnMut(&RegisteredService) -> bool) {
-        if self.entries.values().all(&mut keep) {
-            return;
+        let gone: Vec<Name> = self
+            .iter()
+            .filter(|s| !keep(s))
+            .map(|s| s.service.name().clone())
+            .collect();
+        for name in gone {
+            self.remove(name.as_str());
         }
-        Arc::make_mut(&mut self.entries).retain(|_, s| keep(s));
     }
 }
 
@@ -251,5 +277,23 @@ mod tests {
         assert_eq!(services.value::<u32>("counter"), Some(&41));
         assert_eq!(services.value::<u64>("counter"), None);
         assert!(services.get("missing").is_none());
+    }
+
+    #[test]
+    fn order_survives_replacement_and_removal() {
+        let service = |n: &str| RegisteredService {
+            service: ServiceDef::new(name(n)),
+            owner: None,
+        };
+        let mut services = Services::new(vec![service("a"), service("b"), service("c")]);
+        let snapshot = services.clone();
+        services.insert(service("a"));
+        services.remove("b");
+        services.insert(service("d"));
+        let names: Vec<&str> = services.iter().map(|s| s.service.name().as_str()).collect();
+        assert_eq!(names, ["a", "c", "d"]);
+        assert_eq!(snapshot.len(), 3, "a clone is a snapshot");
+        services.retain(|s| s.service.name() != "c");
+        assert_eq!(services.len(), 2);
     }
 }

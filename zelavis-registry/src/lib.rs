@@ -18,6 +18,7 @@
 pub mod activation;
 pub mod catalog;
 pub mod controller;
+mod graph;
 pub mod health;
 mod json;
 pub mod ledger;

@@ -4,7 +4,7 @@
 //! Rust cannot unload code: disabling or uninstalling a plugin removes its services, hooks, filters and routes
 //! and runs its teardown hook, but its code stays linked in the host. Migrations are never rolled back.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -12,9 +12,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use futures::FutureExt;
 use futures::lock::Mutex;
 use http::Method;
-use indexmap::IndexMap;
 use thiserror::Error;
-use zelavis_core::bus::Bus;
+use zelavis_core::bus::{Bus, SubscriptionKind};
 use zelavis_core::name::Name;
 use zelavis_core::page::{PageError, panic_message};
 use zelavis_core::service::{RegisteredService, Services};
@@ -23,6 +22,7 @@ use zelavis_plugin::context::Registrations;
 use zelavis_plugin::route::{Route, RouteError, RouteRequest, RouteResponse};
 
 use crate::activation::{ActivationOptions, run_setup};
+use crate::graph::Graph;
 use crate::health::{HealthBook, HealthSnapshot};
 use crate::ledger::{MemoryLedger, MigrationLedger};
 use crate::plan::{attach_check, plan, static_check};
@@ -92,20 +92,38 @@ pub enum RouteCallError {
 
 struct ActivePlugin {
     def: PluginDef,
+    /// Activation sequence, to list and tear down in activation order.
+    seq: u64,
+    /// Children whose setup succeeded.
     children: Vec<Name>,
+    /// What each owner (the plugin, then its children) registered, so exactly that is removed.
+    owned: Vec<Owned>,
 }
+
+struct Owned {
+    owner: Name,
+    services: Vec<Name>,
+    routes: Vec<RouteKey>,
+}
+
+type RouteKey = (Method, String);
 
 struct Live {
     registry: PluginRegistry,
+    graph: Graph,
     services: Services,
-    routes: IndexMap<Name, Vec<MountedRoute>>,
-    active: IndexMap<Name, ActivePlugin>,
+    routes: imbl::HashMap<RouteKey, MountedRoute>,
+    pages: imbl::HashMap<Name, PluginDef>,
+    active: HashMap<Name, ActivePlugin>,
+    next_seq: u64,
 }
 
+/// What readers see. Persistent maps: publishing a new view after a change is O(1).
 #[derive(Default)]
 struct View {
     services: Services,
-    routes: Vec<MountedRoute>,
+    routes: imbl::HashMap<RouteKey, MountedRoute>,
+    pages: imbl::HashMap<Name, PluginDef>,
 }
 
 struct Inner {
@@ -117,8 +135,12 @@ struct Inner {
     options: ActivationOptions,
 }
 
-/// The live runtime. Cheap to clone; changes are serialised, reads (services, routes, bus dispatch) never wait
-/// for a change in progress.
+/// The live runtime. Cheap to clone; changes are serialised, reads (services, routes, pages, bus dispatch)
+/// never wait for a change in progress.
+///
+/// Each change touches only the plugin concerned, its children and its dependents: the registry graph is
+/// indexed both ways and the published view is made of persistent maps, so the cost of a change does not grow
+/// with the number of other plugins.
 ///
 /// ```
 /// use zelavis_plugin::prelude::*;
@@ -183,10 +205,13 @@ impl RuntimeBuilder {
         let runtime = Runtime {
             inner: Arc::new(Inner {
                 live: Mutex::new(Live {
+                    graph: Graph::of(&self.registry),
                     registry: self.registry,
                     services: Services::default(),
-                    routes: IndexMap::new(),
-                    active: IndexMap::new(),
+                    routes: imbl::HashMap::new(),
+                    pages: imbl::HashMap::new(),
+                    active: HashMap::new(),
+                    next_seq: 0,
                 }),
                 view: RwLock::new(Arc::default()),
                 bus: self.bus,
@@ -216,14 +241,16 @@ impl Runtime {
         &self.inner.bus
     }
 
-    /// The services registered by active plugins.
+    /// The services registered by active plugins (a snapshot).
     pub fn services(&self) -> Services {
         self.view().services.clone()
     }
 
-    /// The routes of active plugins.
+    /// The routes of active plugins, sorted by path then method, for a host to mount in its HTTP router.
     pub fn routes(&self) -> Vec<MountedRoute> {
-        self.view().routes.clone()
+        let mut routes: Vec<MountedRoute> = self.view().routes.values().cloned().collect();
+        routes.sort_by(|a, b| (&a.path, a.route.method().as_str()).cmp(&(&b.path, b.route.method().as_str())));
+        routes
     }
 
     /// Per-plugin health.
@@ -243,28 +270,35 @@ impl Runtime {
 
     /// Names of the active top-level plugins, in activation order.
     pub async fn active(&self) -> Vec<Name> {
-        self.inner.live.lock().await.active.keys().cloned().collect()
+        let live = self.inner.live.lock().await;
+        let mut active: Vec<(&Name, u64)> = live.active.iter().map(|(n, a)| (n, a.seq)).collect();
+        active.sort_by_key(|(_, seq)| *seq);
+        active.into_iter().map(|(n, _)| n.clone()).collect()
     }
 
     /// Whether `name` (top-level or child) is active.
     pub async fn is_active(&self, name: &str) -> bool {
         let live = self.inner.live.lock().await;
-        live.active.contains_key(name) || live.active.values().any(|a| a.children.iter().any(|c| c == name))
+        if live.active.contains_key(name) {
+            return true;
+        }
+        let parent = live
+            .registry
+            .get(name)
+            .and_then(|e| e.plugin.extends().map(|x| x.plugin.clone()));
+        parent
+            .and_then(|p| live.active.get(&p))
+            .is_some_and(|a| a.children.iter().any(|c| c == name))
     }
 
-    /// Calls the route serving `method` and `path`; a failure is recorded in its owner's health.
+    /// Calls the route serving exactly `method` and `path`; a failure is recorded in its owner's health.
     pub async fn call_route(
         &self,
         method: &Method,
         path: &str,
         request: RouteRequest,
     ) -> Result<RouteResponse, RouteCallError> {
-        let view = self.view();
-        let Some(mounted) = view
-            .routes
-            .iter()
-            .find(|r| r.route.method() == method && r.path == path)
-        else {
+        let Some(mounted) = self.view().routes.get(&(method.clone(), path.to_owned())).cloned() else {
             return Err(RouteCallError::NotFound {
                 method: method.to_string(),
                 path: path.to_owned(),
@@ -276,13 +310,10 @@ impl Runtime {
         })
     }
 
-    /// Renders page `page` of active plugin `plugin`; a failure is recorded in its health.
-    pub async fn render_page(&self, plugin: &str, page: &str) -> Result<String, PageError> {
-        let def = {
-            let live = self.inner.live.lock().await;
-            live.active.get(plugin).map(|a| a.def.clone())
-        };
-        let Some(def) = def else {
+    /// Renders page `page` of active plugin `plugin` into a full HTML document; a render failure is recorded
+    /// in the plugin's health.
+    pub fn render_page(&self, plugin: &str, page: &str) -> Result<String, PageError> {
+        let Some(def) = self.view().pages.get(plugin).cloned() else {
             return Err(PageError::NotFound {
                 plugin: Name::parse(plugin).unwrap_or_else(|_| unknown_name()),
                 page: page.to_owned(),
@@ -295,11 +326,13 @@ impl Runtime {
         })
     }
 
-    /// Adds a plugin to the registry; an installed one activates at once (with its dependents waiting for it).
+    /// Adds a plugin to the registry; an installed one activates at once (with the dependents waiting for it).
     pub async fn install(&self, entry: RegistryEntry) -> Result<ActivationReport, RuntimeError> {
         let mut live = self.inner.live.lock().await;
         let name = entry.name().clone();
+        let def = entry.plugin.clone();
         live.registry.insert(entry)?;
+        live.graph.add(&def);
         let mut report = ActivationReport::default();
         self.bring_up(&mut live, &name, &mut report).await;
         self.publish(&live);
@@ -335,6 +368,10 @@ impl Runtime {
         let name = known(&live, name)?;
         let mut report = ActivationReport::default();
         self.take_down(&mut live, &name, cascade, &mut report).await?;
+        if let Some(entry) = live.registry.get(name.as_str()) {
+            let def = entry.plugin.clone();
+            live.graph.remove(&def);
+        }
         live.registry = live.registry.remove(name.as_str())?;
         self.publish(&live);
         Ok(report)
@@ -346,22 +383,22 @@ impl Runtime {
         let mut live = self.inner.live.lock().await;
         let name = known(&live, def.name().as_str())?;
         let mut report = ActivationReport::default();
-        let status = live.registry.get(name.as_str()).map_or(Status::Available, |e| e.status);
+        let Some(mut entry) = live.registry.get(name.as_str()).cloned() else {
+            return Err(RuntimeError::Unknown { name: name.to_string() });
+        };
+        let status = entry.status;
         let lowered = if status == Status::Installed {
             self.take_down(&mut live, &name, Cascade::Yes, &mut report).await?
         } else {
             Vec::new()
         };
-        let mut entry = live
-            .registry
-            .get(name.as_str())
-            .cloned()
-            .ok_or_else(|| RuntimeError::Unknown { name: name.to_string() })?;
+        live.graph.remove(&entry.plugin);
+        live.graph.add(&def);
         entry.plugin = def;
         entry.status = status;
         live.registry.upsert(entry);
-        for lowered in lowered {
-            live.registry.set_status(lowered.as_str(), Status::Installed)?;
+        for dependent in &lowered {
+            live.registry.set_status(dependent.as_str(), Status::Installed)?;
         }
         if status == Status::Installed {
             self.bring_up(&mut live, &name, &mut report).await;
@@ -376,15 +413,15 @@ impl Runtime {
         let mut report = ActivationReport::default();
         report.plugins.extend(plan.skipped);
         for def in plan.order {
-            let children = plan.children.get(def.name()).cloned().unwrap_or_default();
-            self.activate_one(&mut live, &def, &children, &mut report).await;
+            let children = plan.children.get(def.name()).map_or(&[][..], Vec::as_slice);
+            self.activate_one(&mut live, &def, children, &mut report).await;
         }
         report.plugins.extend(plan.rejected);
         self.publish(&live);
         report
     }
 
-    /// Activates `name` (or, for a child, recomposes its parent) and then every installed, inactive dependent
+    /// Activates `name` (or, for a child, recomposes its parent), then every installed, inactive dependent
     /// whose dependencies are now all active.
     async fn bring_up(&self, live: &mut Live, name: &Name, report: &mut ActivationReport) {
         let Some(entry) = live.registry.get(name.as_str()).cloned() else {
@@ -394,61 +431,54 @@ impl Runtime {
             return;
         }
         if entry.plugin.is_child() {
+            let parent_of = entry
+                .plugin
+                .extends()
+                .map(|e| (e.plugin.clone(), e.extension_point.clone()));
             match attach_check(&live.registry, &entry.plugin) {
                 Ok((parent, _)) if live.active.contains_key(&parent) => self.recompose(live, &parent, report).await,
-                Ok((parent, point)) => {
-                    let mut line =
-                        PluginReport::skipped(name.clone(), SkipReason::ParentInactive { parent: parent.clone() });
-                    line.parent = Some((parent, point));
+                Ok((parent, _)) => {
+                    let mut line = PluginReport::skipped(name.clone(), SkipReason::ParentInactive { parent });
+                    line.parent = parent_of;
                     report.plugins.push(line);
                 }
                 Err(reason) => {
                     let mut line = PluginReport::skipped(name.clone(), reason);
-                    line.parent = entry
-                        .plugin
-                        .extends()
-                        .map(|e| (e.plugin.clone(), e.extension_point.clone()));
+                    line.parent = parent_of;
                     report.plugins.push(line);
                 }
             }
             return;
         }
-        if live.active.contains_key(name) {
-            return;
-        }
         let mut queue = vec![name.clone()];
         while let Some(next) = queue.pop() {
-            let Some(entry) = live.registry.get(next.as_str()).cloned() else {
+            let Some(entry) = live.registry.get(next.as_str()) else {
                 continue;
             };
             if entry.status != Status::Installed || entry.plugin.is_child() || live.active.contains_key(&next) {
                 continue;
             }
-            if let Err(reason) = static_check(&live.registry, &entry.plugin, &self.inner.options.host_contract) {
+            let def = entry.plugin.clone();
+            if let Err(reason) = static_check(&live.registry, &def, &self.inner.options.host_contract) {
                 if next == *name {
                     report.plugins.push(PluginReport::skipped(next, reason));
                 }
                 continue;
             }
-            let children = accepted_children(&live.registry, &next);
-            if !self.activate_one(live, &entry.plugin, &children, report).await {
+            if next != *name && def.dependencies().iter().any(|d| !live.active.contains_key(&d.plugin)) {
+                // A dependent still waiting for another dependency: it activates when that one does.
                 continue;
             }
-            // Dependents waiting for this plugin, in registry order.
-            let waiting: Vec<Name> = live
-                .registry
-                .iter()
-                .filter(|e| {
-                    e.status == Status::Installed && !e.plugin.is_child() && !live.active.contains_key(e.name())
-                })
-                .filter(|e| e.plugin.dependencies().iter().any(|d| d.plugin == next))
-                .map(|e| e.name().clone())
-                .collect();
-            queue.extend(waiting.into_iter().rev());
+            let children = accepted_children(live, &next);
+            if self.activate_one(live, &def, &children, report).await {
+                let mut waiting: Vec<Name> = live.graph.dependents(&next).to_vec();
+                waiting.sort_by_key(|d| std::cmp::Reverse(live.registry.position(d.as_str())));
+                queue.extend(waiting);
+            }
         }
     }
 
-    /// Tears `name` down (and, with `cascade`, its active dependents first) and marks them available. Returns the
+    /// Tears `name` down (with `cascade`, its active dependents first) and marks them available. Returns the
     /// dependents it lowered.
     async fn take_down(
         &self,
@@ -457,23 +487,16 @@ impl Runtime {
         cascade: Cascade,
         report: &mut ActivationReport,
     ) -> Result<Vec<Name>, RuntimeError> {
-        let entry = live
-            .registry
-            .get(name.as_str())
-            .cloned()
-            .ok_or_else(|| RuntimeError::Unknown { name: name.to_string() })?;
-        if entry.plugin.is_child() {
+        let Some(entry) = live.registry.get(name.as_str()).cloned() else {
+            return Err(RuntimeError::Unknown { name: name.to_string() });
+        };
+        if let Some(extends) = entry.plugin.extends() {
             live.registry.set_status(name.as_str(), Status::Available)?;
             let mut line = PluginReport::new(name.clone(), Outcome::Deactivated);
-            line.parent = entry
-                .plugin
-                .extends()
-                .map(|e| (e.plugin.clone(), e.extension_point.clone()));
+            line.parent = Some((extends.plugin.clone(), extends.extension_point.clone()));
             report.plugins.push(line);
-            if let Some(parent) = entry.plugin.extends().map(|e| e.plugin.clone())
-                && live.active.contains_key(&parent)
-            {
-                self.recompose(live, &parent, report).await;
+            if live.active.contains_key(&extends.plugin) {
+                self.recompose(live, &extends.plugin, report).await;
             }
             return Ok(Vec::new());
         }
@@ -493,6 +516,7 @@ impl Runtime {
         report.plugins.extend(
             dependents
                 .iter()
+                .rev()
                 .chain(std::iter::once(name))
                 .map(|n| PluginReport::new(n.clone(), Outcome::Deactivated)),
         );
@@ -501,16 +525,18 @@ impl Runtime {
 
     /// Tears a parent down and sets it up again with its current accepted children.
     async fn recompose(&self, live: &mut Live, parent: &Name, report: &mut ActivationReport) {
-        let Some(active) = live.active.get(parent) else { return };
+        let Some(active) = live.active.get(parent) else {
+            return;
+        };
         let def = active.def.clone();
         self.deactivate(live, parent);
-        let children = accepted_children(&live.registry, parent);
+        let children = accepted_children(live, parent);
         self.activate_one(live, &def, &children, report).await;
     }
 
-    /// Runs the plugin's teardown and removes everything it and its children registered.
+    /// Runs the plugin's teardown and removes exactly what it and its children registered.
     fn deactivate(&self, live: &mut Live, name: &Name) {
-        let Some(active) = live.active.shift_remove(name) else {
+        let Some(active) = live.active.remove(name) else {
             return;
         };
         let span = tracing::info_span!("teardown", plugin = %name);
@@ -526,13 +552,20 @@ impl Runtime {
                 .health
                 .runtime_failure(name, format!("teardown panicked: {}", panic_message(payload.as_ref()))),
         }
-        let owners: HashSet<&Name> = std::iter::once(name).chain(&active.children).collect();
-        for owner in &owners {
-            self.inner.bus.remove_owner(owner);
-            live.routes.shift_remove(*owner);
+        for owned in &active.owned {
+            self.withdraw(live, owned);
         }
-        live.services
-            .retain(|s| s.owner.as_ref().is_none_or(|o| !owners.contains(o)));
+        live.pages.remove(name);
+    }
+
+    fn withdraw(&self, live: &mut Live, owned: &Owned) {
+        self.inner.bus.remove_owner(&owned.owner);
+        for service in &owned.services {
+            live.services.remove(service.as_str());
+        }
+        for route in &owned.routes {
+            live.routes.remove(route);
+        }
     }
 
     /// Sets one top-level plugin up with its children; returns whether it activated.
@@ -544,12 +577,10 @@ impl Runtime {
         report: &mut ActivationReport,
     ) -> bool {
         let name = def.name().clone();
-        let span = tracing::info_span!("setup", plugin = %name);
-        let parent_of = |child: &PluginDef| child.extends().map(|e| (e.plugin.clone(), e.extension_point.clone()));
         let skip_children = |report: &mut ActivationReport, reason: &SkipReason| {
-            for (_, child) in children {
+            for (point, child) in children {
                 let mut line = PluginReport::skipped(child.name().clone(), reason.clone());
-                line.parent = parent_of(child);
+                line.parent = Some((name.clone(), point.clone()));
                 report.plugins.push(line);
             }
         };
@@ -560,92 +591,110 @@ impl Runtime {
                     dependency: dependency.plugin.clone(),
                 },
             ));
-            skip_children(report, &SkipReason::ParentInactive { parent: name });
+            skip_children(report, &SkipReason::ParentInactive { parent: name.clone() });
             return false;
         }
-        let result = async {
-            let mut finished = run_setup(def, children, live.services.clone(), &self.inner.options).await?;
-            let migrations = self.migrate(&name, &finished.registrations).await?;
-            let mut lines = Vec::new();
-            let mut own = PluginReport::new(name.clone(), Outcome::Activated);
-            own.migrations = migrations;
-            self.commit(live, &name, std::mem::take(&mut finished.registrations), &mut own)
-                .map_err(|message| FailReason::Registration { message })?;
-            lines.push(own);
-            let mut applied = Vec::new();
-            let ran: HashSet<Name> = finished.children.iter().map(|r| r.child.clone()).collect();
-            for run in finished.children {
-                let mut line = PluginReport::new(run.child.clone(), Outcome::Activated);
-                line.parent = Some((name.clone(), run.extension_point.clone()));
-                let outcome = match run.outcome {
-                    Err(failure) => Err(FailReason::Setup {
-                        message: failure.to_string(),
-                    }),
-                    Ok(registrations) => match self.migrate(&run.child, &registrations).await {
-                        Err(reason) => Err(reason),
-                        Ok(migrations) => {
-                            line.migrations = migrations;
-                            self.commit(live, &run.child, registrations, &mut line)
-                                .map_err(|message| FailReason::Registration { message })
-                        }
-                    },
-                };
-                match outcome {
-                    Ok(()) => applied.push(run.child.clone()),
-                    Err(reason) => {
-                        self.inner.health.setup_failure(&run.child, reason.to_string());
-                        line.outcome = Outcome::Failed { reason };
-                    }
-                }
-                lines.push(line);
-            }
-            for (point, child) in children.iter().filter(|(_, c)| !ran.contains(c.name())) {
-                let mut line = PluginReport::skipped(
-                    child.name().clone(),
-                    SkipReason::NotApplied {
-                        parent: name.clone(),
-                        extension_point: point.clone(),
+        let span = tracing::info_span!("setup", plugin = %name);
+        let mut owned = Vec::new();
+        let result = self
+            .setup_and_commit(live, def, children, &mut owned)
+            .instrument_span(span)
+            .await;
+        match result {
+            Ok((lines, applied)) => {
+                live.next_seq += 1;
+                let seq = live.next_seq;
+                live.active.insert(
+                    name.clone(),
+                    ActivePlugin {
+                        def: def.clone(),
+                        seq,
+                        children: applied,
+                        owned,
                     },
                 );
-                line.parent = Some((name.clone(), point.clone()));
-                lines.push(line);
-            }
-            live.active.insert(
-                name.clone(),
-                ActivePlugin {
-                    def: def.clone(),
-                    children: applied,
-                },
-            );
-            Ok::<_, FailReason>(lines)
-        }
-        .instrument_span(span)
-        .await;
-        match result {
-            Ok(lines) => {
+                if !def.pages().is_empty() {
+                    live.pages.insert(name, def.clone());
+                }
                 report.plugins.extend(lines);
                 true
             }
             Err(reason) => {
                 tracing::warn!(plugin = %name, %reason, "plugin failed to activate");
                 self.inner.health.setup_failure(&name, reason.to_string());
-                // Remove anything a partial commit of its children left behind.
-                let owners: Vec<Name> = std::iter::once(name.clone())
-                    .chain(children.iter().map(|(_, c)| c.name().clone()))
-                    .collect();
-                for owner in &owners {
-                    self.inner.bus.remove_owner(owner);
-                    live.routes.shift_remove(owner);
+                for owned in &owned {
+                    self.withdraw(live, owned);
                 }
-                live.services
-                    .retain(|s| s.owner.as_ref().is_none_or(|o| !owners.contains(o)));
                 report
                     .plugins
                     .push(PluginReport::new(name.clone(), Outcome::Failed { reason }));
-                skip_children(report, &SkipReason::ParentInactive { parent: name });
+                skip_children(report, &SkipReason::ParentInactive { parent: name.clone() });
                 false
             }
         }
+    }
+
+    /// Runs the setup, the migrations and commits the registrations of the plugin and of each child whose setup
+    /// succeeded. Records in `owned` what was committed, so a later failure can withdraw it.
+    async fn setup_and_commit(
+        &self,
+        live: &mut Live,
+        def: &PluginDef,
+        children: &[(Name, PluginDef)],
+        owned: &mut Vec<Owned>,
+    ) -> Result<(Vec<PluginReport>, Vec<Name>), FailReason> {
+        let name = def.name().clone();
+        let mut finished = run_setup(def, children, live.services.clone(), &self.inner.options).await?;
+        let mut own = PluginReport::new(name.clone(), Outcome::Activated);
+        own.migrations = self.migrate(&name, &finished.registrations).await?;
+        let registrations = std::mem::take(&mut finished.registrations);
+        owned.push(
+            self.commit(live, &name, registrations, &mut own)
+                .map_err(|message| FailReason::Registration { message })?,
+        );
+        let mut lines = vec![own];
+        let mut applied = Vec::new();
+        let ran: HashSet<Name> = finished.children.iter().map(|r| r.child.clone()).collect();
+        for run in finished.children {
+            let mut line = PluginReport::new(run.child.clone(), Outcome::Activated);
+            line.parent = Some((name.clone(), run.extension_point.clone()));
+            let outcome = match run.outcome {
+                Err(failure) => Err(FailReason::Setup {
+                    message: failure.to_string(),
+                }),
+                Ok(registrations) => match self.migrate(&run.child, &registrations).await {
+                    Err(reason) => Err(reason),
+                    Ok(migrations) => {
+                        line.migrations = migrations;
+                        self.commit(live, &run.child, registrations, &mut line)
+                            .map_err(|message| FailReason::Registration { message })
+                    }
+                },
+            };
+            match outcome {
+                Ok(committed) => {
+                    owned.push(committed);
+                    applied.push(run.child.clone());
+                }
+                Err(reason) => {
+                    self.inner.health.setup_failure(&run.child, reason.to_string());
+                    line.outcome = Outcome::Failed { reason };
+                }
+            }
+            lines.push(line);
+        }
+        for (point, child) in children.iter().filter(|(_, c)| !ran.contains(c.name())) {
+            let mut line = PluginReport::skipped(
+                child.name().clone(),
+                SkipReason::NotApplied {
+                    parent: name.clone(),
+                    extension_point: point.clone(),
+                },
+            );
+            line.parent = Some((name.clone(), point.clone()));
+            lines.push(line);
+        }
+        Ok((lines, applied))
     }
 
     /// Runs the migrations not yet in the ledger; returns the ids that ran.
@@ -680,23 +729,22 @@ impl Runtime {
         Ok(ran)
     }
 
-    /// Installs one owner's registrations, all or nothing.
+    /// Installs one owner's registrations, all or nothing, and says what it installed.
     fn commit(
         &self,
         live: &mut Live,
         owner: &Name,
         registrations: Registrations,
         line: &mut PluginReport,
-    ) -> Result<(), String> {
+    ) -> Result<Owned, String> {
+        let owner_label =
+            |o: Option<&Name>| o.map_or_else(|| "core".to_owned(), |o| format!("plugin {:?}", o.as_str()));
         for service in &registrations.services {
             if let Some(existing) = live.services.get(service.name().as_str()) {
                 return Err(format!(
                     "service {:?} is already registered by {}",
                     service.name().as_str(),
-                    existing
-                        .owner
-                        .as_ref()
-                        .map_or_else(|| "core".to_owned(), |o| format!("plugin {:?}", o.as_str()))
+                    owner_label(existing.owner.as_ref())
                 ));
             }
         }
@@ -710,18 +758,26 @@ impl Runtime {
                 route,
             })
             .collect();
-        line.hooks = registrations
-            .subscriptions
-            .iter()
-            .filter(|s| s.kind() == zelavis_core::bus::SubscriptionKind::Hook)
-            .map(|s| s.name().to_owned())
-            .collect();
-        line.filters = registrations
-            .subscriptions
-            .iter()
-            .filter(|s| s.kind() == zelavis_core::bus::SubscriptionKind::Filter)
-            .map(|s| s.name().to_owned())
-            .collect();
+        for route in &routes {
+            if let Some(existing) = live.routes.get(&(route.route.method().clone(), route.path.clone())) {
+                return Err(format!(
+                    "route {} {} is already served by {}",
+                    route.route.method(),
+                    route.path,
+                    owner_label(Some(&existing.owner))
+                ));
+            }
+        }
+        let kinds = |kind| {
+            registrations
+                .subscriptions
+                .iter()
+                .filter(|s| s.kind() == kind)
+                .map(|s| s.name().to_owned())
+                .collect::<Vec<_>>()
+        };
+        line.hooks = kinds(SubscriptionKind::Hook);
+        line.filters = kinds(SubscriptionKind::Filter);
         self.inner
             .bus
             .install(owner, registrations.subscriptions)
@@ -731,22 +787,30 @@ impl Runtime {
             .iter()
             .map(|r| format!("{} {}", r.route.method(), r.path))
             .collect();
+        let mut committed = Owned {
+            owner: owner.clone(),
+            services: line.services.clone(),
+            routes: Vec::with_capacity(routes.len()),
+        };
         for service in registrations.services {
             live.services.insert(RegisteredService {
                 service,
                 owner: Some(owner.clone()),
             });
         }
-        if !routes.is_empty() {
-            live.routes.entry(owner.clone()).or_default().extend(routes);
+        for route in routes {
+            let key = (route.route.method().clone(), route.path.clone());
+            committed.routes.push(key.clone());
+            live.routes.insert(key, route);
         }
-        Ok(())
+        Ok(committed)
     }
 
     fn publish(&self, live: &Live) {
         let view = View {
             services: live.services.clone(),
-            routes: live.routes.values().flatten().cloned().collect(),
+            routes: live.routes.clone(),
+            pages: live.pages.clone(),
         };
         *self.inner.view.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(view);
     }
@@ -782,17 +846,19 @@ fn known(live: &Live, name: &str) -> Result<Name, RuntimeError> {
 }
 
 fn unknown_name() -> Name {
-    // "unknown" is a valid name by the grammar; this branch only labels a page-not-found error.
+    // Labels a page-not-found error whose plugin segment is not even a valid name.
     Name::parse("unknown").unwrap_or_else(|_| unreachable!("\"unknown\" satisfies the name grammar"))
 }
 
 /// Installed children of `parent` that pass the attach check, in registry order.
-fn accepted_children(registry: &PluginRegistry, parent: &Name) -> Vec<(Name, PluginDef)> {
-    registry
+fn accepted_children(live: &Live, parent: &Name) -> Vec<(Name, PluginDef)> {
+    live.graph
+        .children(&live.registry, parent)
         .iter()
-        .filter(|e| e.status == Status::Installed && e.plugin.extends().is_some_and(|x| x.plugin == *parent))
+        .filter_map(|child| live.registry.get(child.as_str()))
+        .filter(|e| e.status == Status::Installed)
         .filter_map(|e| {
-            attach_check(registry, &e.plugin)
+            attach_check(&live.registry, &e.plugin)
                 .ok()
                 .map(|(_, point)| (point, e.plugin.clone()))
         })
@@ -801,13 +867,16 @@ fn accepted_children(registry: &PluginRegistry, parent: &Name) -> Vec<(Name, Plu
 
 /// Active plugins that depend on `name`, directly or transitively, in activation order.
 fn active_dependents(live: &Live, name: &Name) -> Vec<Name> {
-    let mut down: HashSet<Name> = HashSet::from([name.clone()]);
-    let mut out = Vec::new();
-    for (active, plugin) in &live.active {
-        if plugin.def.dependencies().iter().any(|d| down.contains(&d.plugin)) {
-            down.insert(active.clone());
-            out.push(active.clone());
+    let mut seen: HashSet<Name> = HashSet::new();
+    let mut stack = vec![name.clone()];
+    while let Some(next) = stack.pop() {
+        for dependent in live.graph.dependents(&next) {
+            if live.active.contains_key(dependent) && seen.insert(dependent.clone()) {
+                stack.push(dependent.clone());
+            }
         }
     }
+    let mut out: Vec<Name> = seen.into_iter().collect();
+    out.sort_by_key(|n| live.active.get(n).map_or(u64::MAX, |a| a.seq));
     out
 }

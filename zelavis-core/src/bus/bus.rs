@@ -88,13 +88,13 @@ impl Bus {
         let mut next = Snapshot::clone(&self.inner.current.load());
         let mut seq = *next_seq;
         for sub in subscriptions {
-            let (kind, name, payload, found) = (sub.kind(), sub.name(), sub.payload(), sub.payload_type());
+            let (kind, key, payload, found) = (sub.kind(), sub.key(), sub.payload(), sub.payload_type());
             let table = next.table_mut(kind);
-            let existing = table.get(name);
+            let existing = table.get(&key);
             let mismatch = || BusError::TypeMismatch {
                 owner: owner.clone(),
                 kind,
-                name: name.to_owned(),
+                name: key.name.to_owned(),
                 expected: existing.map_or("another type", |slot| slot.payload_name),
                 found,
             };
@@ -104,7 +104,7 @@ impl Bus {
             let Some(slot) = sub.insert_into(owner, seq, existing) else {
                 return Err(mismatch());
             };
-            table.insert(name, slot);
+            table.insert(key, slot);
             seq += 1;
         }
         *next_seq = seq;
@@ -118,7 +118,7 @@ impl Bus {
         let current = self.inner.current.load();
         let mut next: Option<Snapshot> = None;
         let mut removed = 0;
-        for (kind, name, slot) in current.slots() {
+        for (kind, key, slot) in current.slots() {
             let Some((count, rest)) = slot.list.without_owner(owner) else {
                 continue;
             };
@@ -127,10 +127,10 @@ impl Bus {
             match rest {
                 Some(list) => {
                     let slot = Slot { list, ..slot.clone() };
-                    table.insert(name, slot);
+                    table.insert(key, slot);
                 }
                 None => {
-                    table.remove(name);
+                    table.remove(&key);
                 }
             }
         }
@@ -183,12 +183,12 @@ impl Bus {
     pub fn subscriptions_of(&self, owner: &Name) -> Vec<SubscriptionInfo> {
         let snapshot = self.snapshot();
         let mut found = Vec::new();
-        for (kind, name, slot) in snapshot.slots() {
+        for (kind, key, slot) in snapshot.slots() {
             slot.list.visit(&mut |o, priority, seq| {
                 if o == owner {
                     let info = SubscriptionInfo {
                         kind,
-                        name,
+                        name: key.name,
                         priority,
                         payload: slot.payload_name,
                     };

@@ -80,9 +80,10 @@ impl Bus {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn apply<T: 'static>(&self, filter: &FilterRef<T>, value: T) -> Filtered<T> {
-        let name = filter.name();
+        let key = filter.key();
+        let name = key.name;
         let snapshot = self.snapshot();
-        let list = match snapshot.lookup::<FilterFn<T>>(SubscriptionKind::Filter, name) {
+        let list = match snapshot.lookup::<FilterFn<T>>(SubscriptionKind::Filter, &key) {
             Lookup::Missing => return Filtered::unchanged(value),
             Lookup::Mismatch(expected) => {
                 return Filtered {

@@ -3,6 +3,7 @@
 //! The name grammar is described in [the bus module](crate::bus#name-grammar).
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 
 /// A typed handle to a hook: a name and the event type its handlers receive.
@@ -19,7 +20,7 @@ use std::marker::PhantomData;
 /// assert_eq!(ORDER_CREATED.name(), "order.created");
 /// ```
 pub struct HookRef<E: ?Sized> {
-    name: &'static str,
+    key: NameKey,
     // `fn() -> E`: the handle neither owns an `E` nor borrows one, so it is `Copy`, `Send` and `Sync` for any `E`.
     event: PhantomData<fn() -> E>,
 }
@@ -36,7 +37,7 @@ pub struct HookRef<E: ?Sized> {
 /// assert_eq!(PRICE.name(), "price.total");
 /// ```
 pub struct FilterRef<T: ?Sized> {
-    name: &'static str,
+    key: NameKey,
     value: PhantomData<fn() -> T>,
 }
 
@@ -44,14 +45,18 @@ impl<E: ?Sized> HookRef<E> {
     /// A handle to hook `name`. The name's [grammar](crate::bus#name-grammar) is checked when a subscription is installed.
     pub const fn new(name: &'static str) -> Self {
         Self {
-            name,
+            key: NameKey::new(name),
             event: PhantomData,
         }
     }
 
     /// The hook's name.
     pub const fn name(&self) -> &'static str {
-        self.name
+        self.key.name
+    }
+
+    pub(crate) const fn key(&self) -> NameKey {
+        self.key
     }
 }
 
@@ -59,14 +64,18 @@ impl<T: ?Sized> FilterRef<T> {
     /// A handle to filter `name`. The name's [grammar](crate::bus#name-grammar) is checked when a subscription is installed.
     pub const fn new(name: &'static str) -> Self {
         Self {
-            name,
+            key: NameKey::new(name),
             value: PhantomData,
         }
     }
 
     /// The filter's name.
     pub const fn name(&self) -> &'static str {
-        self.name
+        self.key.name
+    }
+
+    pub(crate) const fn key(&self) -> NameKey {
+        self.key
     }
 }
 
@@ -82,7 +91,7 @@ impl<E: ?Sized> Copy for HookRef<E> {}
 impl<E: ?Sized> fmt::Debug for HookRef<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HookRef")
-            .field("name", &self.name)
+            .field("name", &self.key.name)
             .field("event", &std::any::type_name::<E>())
             .finish()
     }
@@ -99,9 +108,73 @@ impl<T: ?Sized> Copy for FilterRef<T> {}
 impl<T: ?Sized> fmt::Debug for FilterRef<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FilterRef")
-            .field("name", &self.name)
+            .field("name", &self.key.name)
             .field("value", &std::any::type_name::<T>())
             .finish()
+    }
+}
+
+/// A hook or filter name with its hash, computed once by the `const` constructor of the handle, so a
+/// dispatch looks its name up without hashing the text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NameKey {
+    pub(crate) name: &'static str,
+    hash: u64,
+}
+
+impl NameKey {
+    pub(crate) const fn new(name: &'static str) -> Self {
+        // FNV-1a, then the `fmix64` finalizer of MurmurHash3 so every bit of the result depends on every byte.
+        let bytes = name.as_bytes();
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut index = 0;
+        while index < bytes.len() {
+            hash ^= bytes[index] as u64;
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+            index += 1;
+        }
+        hash ^= hash >> 33;
+        hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        hash ^= hash >> 33;
+        hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        hash ^= hash >> 33;
+        Self { name, hash }
+    }
+}
+
+impl PartialEq for NameKey {
+    fn eq(&self, other: &Self) -> bool {
+        // Handles made from the same constant usually share the text, which skips comparing it.
+        self.hash == other.hash && (std::ptr::eq(self.name, other.name) || self.name == other.name)
+    }
+}
+
+impl Eq for NameKey {}
+
+impl Hash for NameKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// The hasher of the name tables: [`NameKey`] hashes itself, so this passes its hash through.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached by `NameKey`; kept correct for any other key.
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -175,6 +248,21 @@ mod tests {
         assert_eq!((copy.name(), other.name()), (hook.name(), filter.name()));
         assert!(format!("{hook:?}").contains("\"a.b\""));
         assert!(format!("{filter:?}").contains("NotClone"));
+    }
+
+    #[test]
+    fn keys_compare_by_text_and_hash_apart() {
+        let owned = String::from("order.created");
+        let leaked: &'static str = Box::leak(owned.into_boxed_str());
+        let (a, b) = (NameKey::new("order.created"), NameKey::new(leaked));
+        assert!(!std::ptr::eq(a.name, b.name));
+        assert_eq!(a, b);
+        assert_ne!(a, NameKey::new("order.create"));
+        let hashes: std::collections::HashSet<u64> = ["a", "b", "ab", "ba", "order.created", ""]
+            .into_iter()
+            .map(|name| NameKey::new(name).hash)
+            .collect();
+        assert_eq!(hashes.len(), 6);
     }
 
     proptest! {

@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 
 use super::bus::Bus;
 use super::error::{HandlerError, HandlerFailure, TypeMismatch};
-use super::handle::HookRef;
+use super::handle::{HookRef, NameKey};
 use super::snapshot::{Entry, Lookup};
 use super::subscription::SubscriptionKind;
 
@@ -124,21 +124,22 @@ impl Bus {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub async fn emit<E: Send + Sync + 'static>(&self, hook: &HookRef<E>, event: E) -> EmitSummary {
-        self.dispatch(hook.name(), Event::Owned(event)).await
+        self.dispatch(hook.key(), Event::Owned(event)).await
     }
 
     /// [`Bus::emit`] with an event that is already shared.
     pub async fn emit_shared<E: Send + Sync + 'static>(&self, hook: &HookRef<E>, event: Arc<E>) -> EmitSummary {
-        self.dispatch(hook.name(), Event::Shared(event)).await
+        self.dispatch(hook.key(), Event::Shared(event)).await
     }
 
-    async fn dispatch<E: Send + Sync + 'static>(&self, name: &'static str, event: Event<E>) -> EmitSummary {
+    async fn dispatch<E: Send + Sync + 'static>(&self, key: NameKey, event: Event<E>) -> EmitSummary {
+        let name = key.name;
         let mut summary = EmitSummary::new(name);
         // The sync prefix of the list runs right here, under the snapshot guard and without touching the
         // list's reference count; the guard is dropped before the first await.
         let (entries, first_async) = {
             let snapshot = self.snapshot();
-            let list = match snapshot.lookup::<HookHandler<E>>(SubscriptionKind::Hook, name) {
+            let list = match snapshot.lookup::<HookHandler<E>>(SubscriptionKind::Hook, &key) {
                 Lookup::Missing => return summary,
                 Lookup::Mismatch(expected) => {
                     summary.mismatch = Some(TypeMismatch {

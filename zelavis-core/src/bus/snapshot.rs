@@ -5,10 +5,11 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use super::FailureSink;
+use super::handle::{KeyHasher, NameKey};
 use super::subscription::SubscriptionKind;
 use crate::name::Name;
 
@@ -83,7 +84,7 @@ pub(crate) enum Lookup<'a, H> {
     Found(&'a List<H>),
 }
 
-pub(crate) type Table = HashMap<&'static str, Slot, BuildHasherDefault<NameHasher>>;
+pub(crate) type Table = HashMap<NameKey, Slot, BuildHasherDefault<KeyHasher>>;
 
 /// Everything dispatch reads, swapped as a whole by writers.
 #[derive(Clone, Default)]
@@ -109,8 +110,8 @@ impl Snapshot {
     }
 
     /// The handlers of type `H` under `name` in the table of `kind`.
-    pub(crate) fn lookup<H: 'static>(&self, kind: SubscriptionKind, name: &str) -> Lookup<'_, H> {
-        match self.table(kind).get(name) {
+    pub(crate) fn lookup<H: 'static>(&self, kind: SubscriptionKind, key: &NameKey) -> Lookup<'_, H> {
+        match self.table(kind).get(key) {
             None => Lookup::Missing,
             Some(slot) => match slot.downcast::<H>() {
                 Some(list) => Lookup::Found(list),
@@ -120,54 +121,16 @@ impl Snapshot {
     }
 
     /// Every name in both tables, with its kind and slot.
-    pub(crate) fn slots(&self) -> impl Iterator<Item = (SubscriptionKind, &'static str, &Slot)> {
+    pub(crate) fn slots(&self) -> impl Iterator<Item = (SubscriptionKind, NameKey, &Slot)> {
         let hooks = self
             .hooks
             .iter()
-            .map(|(name, slot)| (SubscriptionKind::Hook, *name, slot));
+            .map(|(key, slot)| (SubscriptionKind::Hook, *key, slot));
         let filters = self
             .filters
             .iter()
-            .map(|(name, slot)| (SubscriptionKind::Filter, *name, slot));
+            .map(|(key, slot)| (SubscriptionKind::Filter, *key, slot));
         hooks.chain(filters)
-    }
-}
-
-/// `FxHash` (rustc's hasher) for the name tables: names are `&'static str` constants chosen by code, not by
-/// users, so `HashDoS` resistance buys nothing, and `SipHash` would cost more than a short dispatch.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct NameHasher(u64);
-
-impl NameHasher {
-    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
-    }
-}
-
-impl Hasher for NameHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, byte: u8) {
-        self.add(u64::from(byte));
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 
@@ -175,7 +138,6 @@ impl Hasher for NameHasher {
 #[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
-    use std::hash::BuildHasher;
 
     fn entries(owners: &[&str]) -> List<()> {
         List {
@@ -212,8 +174,9 @@ mod tests {
     #[test]
     fn lookup_tells_missing_mismatch_and_found_apart() {
         let mut snapshot = Snapshot::default();
+        let key = NameKey::new("a.b");
         snapshot.hooks.insert(
-            "a.b",
+            key,
             Slot {
                 payload: TypeId::of::<u32>(),
                 payload_name: "u32",
@@ -221,31 +184,16 @@ mod tests {
             },
         );
         assert!(matches!(
-            snapshot.lookup::<()>(SubscriptionKind::Filter, "a.b"),
+            snapshot.lookup::<()>(SubscriptionKind::Filter, &key),
             Lookup::Missing
         ));
         assert!(matches!(
-            snapshot.lookup::<u8>(SubscriptionKind::Hook, "a.b"),
+            snapshot.lookup::<u8>(SubscriptionKind::Hook, &key),
             Lookup::Mismatch("u32")
         ));
         assert!(matches!(
-            snapshot.lookup::<()>(SubscriptionKind::Hook, "a.b"),
+            snapshot.lookup::<()>(SubscriptionKind::Hook, &key),
             Lookup::Found(list) if list.entries.len() == 1
         ));
-    }
-
-    #[test]
-    fn name_hasher_tells_names_apart() {
-        let build = BuildHasherDefault::<NameHasher>::default();
-        let names = [
-            "order.created",
-            "order.create",
-            "order.created.",
-            "price.total",
-            "a",
-            "",
-        ];
-        let hashes: std::collections::HashSet<u64> = names.iter().map(|n| build.hash_one(n)).collect();
-        assert_eq!(hashes.len(), names.len());
     }
 }

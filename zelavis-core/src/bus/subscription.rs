@@ -10,7 +10,7 @@ use futures::FutureExt;
 
 use super::error::HandlerError;
 use super::filter::FilterFn;
-use super::handle::{FilterRef, HookRef};
+use super::handle::{FilterRef, HookRef, NameKey};
 use super::hook::HookHandler;
 use super::snapshot::{Entry, ErasedList, List, Slot};
 use crate::name::Name;
@@ -63,7 +63,7 @@ impl fmt::Display for SubscriptionKind {
 /// ```
 pub struct Subscription {
     kind: SubscriptionKind,
-    name: &'static str,
+    key: NameKey,
     priority: i32,
     payload: TypeId,
     payload_name: &'static str,
@@ -79,7 +79,7 @@ impl Subscription {
         Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
     {
         let handler = HookHandler::Async(Arc::new(move |event: Arc<E>| handler(event).boxed()));
-        Self::new::<E, _>(SubscriptionKind::Hook, hook.name(), priority, handler)
+        Self::new::<E, _>(SubscriptionKind::Hook, hook.key(), priority, handler)
     }
 
     /// A sync hook handler. It runs without boxing a future or sharing the event, so prefer it when the
@@ -90,7 +90,7 @@ impl Subscription {
         F: Fn(&E) -> Result<(), HandlerError> + Send + Sync + 'static,
     {
         let handler = HookHandler::Sync(Arc::new(handler));
-        Self::new::<E, _>(SubscriptionKind::Hook, hook.name(), priority, handler)
+        Self::new::<E, _>(SubscriptionKind::Hook, hook.key(), priority, handler)
     }
 
     /// A filter: it receives the current value and returns the next one. If it fails or panics, the value
@@ -101,18 +101,18 @@ impl Subscription {
         F: Fn(&T) -> Result<T, HandlerError> + Send + Sync + 'static,
     {
         let handler = FilterFn(Arc::new(f));
-        Self::new::<T, _>(SubscriptionKind::Filter, filter.name(), priority, handler)
+        Self::new::<T, _>(SubscriptionKind::Filter, filter.key(), priority, handler)
     }
 
     fn new<P: 'static, H: Clone + Send + Sync + 'static>(
         kind: SubscriptionKind,
-        name: &'static str,
+        key: NameKey,
         priority: i32,
         handler: H,
     ) -> Self {
         Self {
             kind,
-            name,
+            key,
             priority,
             payload: TypeId::of::<P>(),
             payload_name: std::any::type_name::<P>(),
@@ -127,7 +127,11 @@ impl Subscription {
 
     /// The hook or filter name.
     pub fn name(&self) -> &'static str {
-        self.name
+        self.key.name
+    }
+
+    pub(crate) fn key(&self) -> NameKey {
+        self.key
     }
 
     /// The priority: lower runs first.
@@ -160,7 +164,7 @@ impl fmt::Debug for Subscription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Subscription")
             .field("kind", &self.kind)
-            .field("name", &self.name)
+            .field("name", &self.key.name)
             .field("priority", &self.priority)
             .field("payload", &self.payload_name)
             .finish_non_exhaustive()
