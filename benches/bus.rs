@@ -57,7 +57,7 @@ fn baseline_emit(handlers: &[BaselineHandler], order: OrderCreated) -> (usize, V
 fn hook_emit(c: &mut Criterion) {
     let mut group = c.benchmark_group("hook_emit");
     let owner = Name::parse("bench").expect("valid name");
-    for handlers in [1_i32, 10, 100] {
+    for handlers in [0_i32, 1, 10, 100] {
         let bus = Bus::new();
         let subscriptions = (0..handlers)
             .map(|priority| Subscription::hook_sync(&ORDER_CREATED, priority, handle))

@@ -203,13 +203,12 @@ impl Services {
     /// Adds a service; a service of the same name is replaced in place. Callers check ownership first.
     pub fn insert(&mut self, service: RegisteredService) {
         let name = service.service.name().clone();
-        let seq = match self.by_name.get(&name) {
-            Some((seq, _)) => *seq,
-            None => {
-                self.next += 1;
-                self.order.insert(self.next, name.clone());
-                self.next
-            }
+        let seq = if let Some((seq, _)) = self.by_name.get(&name) {
+            *seq
+        } else {
+            self.next += 1;
+            self.order.insert(self.next, name.clone());
+            self.next
         };
         self.by_name.insert(name, (seq, service));
     }

@@ -10,14 +10,18 @@
 //!   by default;
 //! - [`activation`], [`report`]: ordered activation with failure isolation and its [`ActivationReport`](report::ActivationReport);
 //! - [`runtime`]: the live [`Runtime`](runtime::Runtime), recomposed incrementally;
+//! - [`follow`]: keeps a runtime in step with a shared store;
 //! - [`controller`]: [`ActivationController`](controller::ActivationController)s that apply install changes;
-//! - [`health`], [`ledger`]: plugin health and the migration ledger.
+//! - [`health`], [`ledger`]: plugin health and the migration ledger;
+//! - [`store`]: where state lives — the [`RegistryStore`](store::RegistryStore) contract, its backends and the
+//!   conformance kit.
 //!
 //! Start with [`prelude`].
 
 pub mod activation;
 pub mod catalog;
 pub mod controller;
+pub mod follow;
 mod graph;
 pub mod health;
 mod json;
@@ -29,6 +33,7 @@ pub mod report;
 pub mod runtime;
 pub mod source;
 pub mod state;
+pub mod store;
 
 /// The registry's types, and the plugin SDK's, in one import.
 pub mod prelude {
@@ -38,14 +43,16 @@ pub mod prelude {
         ActivationController, ControllerAnswer, ControllerCapabilities, ControllerState, NoController,
         RuntimeGraphController, Strategy,
     };
+    pub use crate::follow::{FollowError, Follower};
     pub use crate::health::{HealthSnapshot, PluginHealth};
     pub use crate::ledger::{LedgerError, MemoryLedger, MigrationLedger};
     pub use crate::loader::{LoadError, LoadRequest, PluginLoader, PluginModule, StaticLoader, load_registry};
     pub use crate::registry::{PluginRegistry, RegistryEntry, RegistryError, Status};
     pub use crate::report::{ActivationReport, ChildRejection, FailReason, Outcome, PluginReport, SkipReason};
-    pub use crate::runtime::{Cascade, MountedRoute, Runtime, RuntimeError};
+    pub use crate::runtime::{Cascade, MountedRoute, Runtime, RuntimeError, StateApplied};
     pub use crate::source::Source;
     pub use crate::state::{AppliedState, RegistryState, StateError, StateRecord};
+    pub use crate::store::{Change, RegistryStore, Revision, Scope, StoreError, StoreLedger, Stored};
     pub use zelavis_core::bus::{Bus, FilterRef, HookRef, Subscription};
     pub use zelavis_plugin::prelude::*;
 }

@@ -158,7 +158,18 @@ pub(crate) fn plan(registry: &PluginRegistry, host: &ContractVersion) -> Plan {
         }
     }
 
-    // Kahn's algorithm over dependency edges, always taking the ready plugin with the smallest (order, index).
+    order(&candidates, &blocked, &mut out);
+    for (name, reason) in blocked {
+        out.skipped.push(PluginReport::skipped(name, reason));
+    }
+    out.skipped
+        .sort_by_key(|r| registry.position(r.name.as_str()).unwrap_or(usize::MAX));
+    out
+}
+
+/// Orders the candidates with Kahn's algorithm over dependency edges, always taking the ready plugin with the
+/// smallest (order, registry index); skips plugins behind a blocked dependency or on a cycle.
+fn order(candidates: &[(u64, usize, &PluginDef)], blocked: &HashMap<Name, SkipReason>, out: &mut Plan) {
     let position: HashMap<&Name, usize> = candidates
         .iter()
         .enumerate()
@@ -213,7 +224,7 @@ pub(crate) fn plan(registry: &PluginRegistry, host: &ContractVersion) -> Plan {
     let left: Vec<usize> = (0..candidates.len()).filter(|&i| !done[i]).collect();
     for &i in &left {
         let def = candidates[i].2;
-        let reason = match find_cycle(i, &candidates, &position, &done) {
+        let reason = match find_cycle(i, candidates, &position, &done) {
             Some(cycle) => SkipReason::DependencyCycle { cycle },
             None => SkipReason::DependencyInactive {
                 dependency: def
@@ -226,12 +237,6 @@ pub(crate) fn plan(registry: &PluginRegistry, host: &ContractVersion) -> Plan {
         };
         out.skipped.push(PluginReport::skipped(def.name().clone(), reason));
     }
-    for (name, reason) in blocked {
-        out.skipped.push(PluginReport::skipped(name, reason));
-    }
-    out.skipped
-        .sort_by_key(|r| registry.position(r.name.as_str()).unwrap_or(usize::MAX));
-    out
 }
 
 /// The cycle through `start`, if `start` is on one: `a -> b -> a`.

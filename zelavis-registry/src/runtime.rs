@@ -62,6 +62,15 @@ pub enum RuntimeError {
     Registry(#[from] RegistryError),
 }
 
+/// What [`Runtime::apply_state`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateApplied {
+    /// Every plugin set up or torn down.
+    pub report: ActivationReport,
+    /// Records naming plugins this host does not know.
+    pub unknown: Vec<Name>,
+}
+
 /// A route mounted under its plugin's API path.
 #[derive(Debug, Clone)]
 pub struct MountedRoute {
@@ -405,6 +414,45 @@ impl Runtime {
         }
         self.publish(&live);
         Ok(report)
+    }
+
+    /// Recomposes the runtime to match `state` (typically read from a shared store): plugins whose status
+    /// became `installed` activate, those that became `available` are torn down (their active dependents are
+    /// torn down too and wait, still installed, for the dependency to return); order, source, specifier and pin
+    /// are recorded. Records of plugins this host does not know are returned, not silently dropped.
+    pub async fn apply_state(&self, state: &RegistryState) -> Result<StateApplied, RuntimeError> {
+        let mut live = self.inner.live.lock().await;
+        let before: HashMap<Name, Status> = state
+            .records
+            .iter()
+            .filter_map(|r| live.registry.get(r.name.as_str()).map(|e| (r.name.clone(), e.status)))
+            .collect();
+        let applied = live.registry.apply_state(state);
+        live.registry = applied.registry;
+        let mut report = ActivationReport::default();
+        let mut changed: Vec<(Name, Status)> = before
+            .into_iter()
+            .filter_map(|(name, old)| {
+                let new = live.registry.get(name.as_str())?.status;
+                (new != old).then_some((name, new))
+            })
+            .collect();
+        changed.sort_by_key(|(name, _)| live.registry.position(name.as_str()));
+        for (name, status) in changed {
+            match status {
+                Status::Installed => self.bring_up(&mut live, &name, &mut report).await,
+                Status::Available => {
+                    for dependent in self.take_down(&mut live, &name, Cascade::Yes, &mut report).await? {
+                        live.registry.set_status(dependent.as_str(), Status::Installed)?;
+                    }
+                }
+            }
+        }
+        self.publish(&live);
+        Ok(StateApplied {
+            report,
+            unknown: applied.unknown,
+        })
     }
 
     async fn activate_all(&self) -> ActivationReport {

@@ -297,6 +297,33 @@ impl RegistryState {
         json::to_pretty(self)
     }
 
+    /// Replaces every record of `record.name` with `record` (keeping the first one's position), or appends it.
+    pub fn upsert(&mut self, record: StateRecord) {
+        match self.records.iter().position(|r| r.name == record.name) {
+            Some(first) => {
+                let name = record.name.clone();
+                self.records[first] = record;
+                let mut seen = false;
+                self.records.retain(|r| {
+                    if r.name != name {
+                        return true;
+                    }
+                    let keep = !seen;
+                    seen = true;
+                    keep
+                });
+            }
+            None => self.records.push(record),
+        }
+    }
+
+    /// Removes every record of `name`; returns whether there was one.
+    pub fn remove(&mut self, name: &str) -> bool {
+        let before = self.records.len();
+        self.records.retain(|r| r.name != name);
+        self.records.len() != before
+    }
+
     /// The JSON Schema of a state document.
     pub fn json_schema() -> schemars::Schema {
         schemars::schema_for!(RegistryState)

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use arc_swap::{ArcSwap, Guard};
 
 use super::FailureSink;
-use super::error::{BusError, HandlerFailure};
+use super::error::{BusError, Fault, HandlerFailure};
 use super::handle::check_name;
 use super::snapshot::{Slot, Snapshot};
 use super::subscription::{Subscription, SubscriptionCounts, SubscriptionInfo, SubscriptionKind};
@@ -202,12 +202,25 @@ impl Bus {
         found.into_iter().map(|(info, _)| info).collect()
     }
 
+    /// The current snapshot, without locking or touching its reference count.
+    #[inline]
     pub(crate) fn snapshot(&self) -> Guard<Arc<Snapshot>> {
         self.inner.current.load()
     }
 
-    /// Records `failure` in `into` and hands it to the failure sink, if any.
-    pub(crate) fn report(&self, failure: HandlerFailure, into: &mut Vec<HandlerFailure>) {
+    /// Records a failed handler in `into` and hands it to the failure sink, if any. Out of line and cold:
+    /// dispatch loops stay small for the path where handlers succeed.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record(
+        &self,
+        owner: &Name,
+        kind: SubscriptionKind,
+        name: &'static str,
+        fault: Fault,
+        into: &mut Vec<HandlerFailure>,
+    ) {
+        let failure = HandlerFailure::new(owner, kind, name, fault);
         if let Some(sink) = &self.snapshot().sink {
             // The sink must not undo the isolation it reports on.
             let _ignored = catch_unwind(AssertUnwindSafe(|| sink(&failure)));

@@ -20,9 +20,15 @@ use crate::name::Name;
 /// assert_eq!(from_text.message(), "stock service unreachable");
 /// assert_eq!(from_io.to_string(), "disk full");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{message}")]
+#[derive(Clone, PartialEq, Eq)]
 pub struct HandlerError {
+    // Boxed to one pointer, so a handler's `Result<(), HandlerError>` (and a filter's `Result<u64, _>`) is
+    // returned in registers: success, the hot path, costs no memory round trip.
+    inner: Box<ErrorText>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct ErrorText {
     message: String,
 }
 
@@ -30,7 +36,9 @@ impl HandlerError {
     /// An error with this message.
     pub fn new(message: impl Into<String>) -> Self {
         Self {
-            message: message.into(),
+            inner: Box::new(ErrorText {
+                message: message.into(),
+            }),
         }
     }
 
@@ -44,14 +52,32 @@ impl HandlerError {
             message.push_str(&cause.to_string());
             source = cause.source();
         }
-        Self { message }
+        Self::new(message)
     }
 
     /// The message.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
+    }
+
+    fn into_message(self) -> String {
+        self.inner.message
     }
 }
+
+impl fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl fmt::Debug for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("HandlerError").field(&self.message()).finish()
+    }
+}
+
+impl std::error::Error for HandlerError {}
 
 impl From<&str> for HandlerError {
     fn from(message: &str) -> Self {
@@ -80,37 +106,37 @@ pub struct HandlerFailure {
     pub panicked: bool,
 }
 
-impl HandlerFailure {
-    pub(crate) fn returned(owner: &Name, kind: SubscriptionKind, name: &'static str, error: HandlerError) -> Self {
-        Self {
-            owner: owner.clone(),
-            kind,
-            name,
-            message: error.message,
-            panicked: false,
-        }
-    }
+/// How a handler or filter failed, as caught by the bus.
+pub(crate) enum Fault {
+    /// It returned this error.
+    Returned(HandlerError),
+    /// It panicked with this payload.
+    Panicked(Box<dyn Any + Send>),
+}
 
-    pub(crate) fn panicked(
-        owner: &Name,
-        kind: SubscriptionKind,
-        name: &'static str,
-        payload: &(dyn Any + Send),
-    ) -> Self {
-        let message = if let Some(text) = payload.downcast_ref::<&str>() {
-            (*text).to_owned()
-        } else if let Some(text) = payload.downcast_ref::<String>() {
-            text.clone()
-        } else {
-            "panicked with a non-text payload".to_owned()
+impl HandlerFailure {
+    pub(crate) fn new(owner: &Name, kind: SubscriptionKind, name: &'static str, fault: Fault) -> Self {
+        let (message, panicked) = match fault {
+            Fault::Returned(error) => (error.into_message(), false),
+            Fault::Panicked(payload) => (panic_message(payload.as_ref()), true),
         };
         Self {
             owner: owner.clone(),
             kind,
             name,
             message,
-            panicked: true,
+            panicked,
         }
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "panicked with a non-text payload".to_owned()
     }
 }
 
@@ -198,21 +224,21 @@ mod tests {
         let text: Box<dyn Any + Send> = Box::new("boom");
         let string: Box<dyn Any + Send> = Box::new(String::from("bang"));
         let other: Box<dyn Any + Send> = Box::new(7_u8);
-        let message = |payload: &Box<dyn Any + Send>| {
-            HandlerFailure::panicked(&owner, SubscriptionKind::Hook, "a", payload.as_ref()).message
+        let message = |payload: Box<dyn Any + Send>| {
+            HandlerFailure::new(&owner, SubscriptionKind::Hook, "a", Fault::Panicked(payload)).message
         };
-        assert_eq!(message(&text), "boom");
-        assert_eq!(message(&string), "bang");
-        assert!(message(&other).contains("non-text"));
+        assert_eq!(message(text), "boom");
+        assert_eq!(message(string), "bang");
+        assert!(message(other).contains("non-text"));
     }
 
     #[test]
     fn messages_name_every_party() {
-        let failure = HandlerFailure::returned(
+        let failure = HandlerFailure::new(
             &Name::parse("shop").unwrap(),
             SubscriptionKind::Filter,
             "price.total",
-            "no rate".into(),
+            Fault::Returned("no rate".into()),
         );
         assert_eq!(
             failure.to_string(),

@@ -8,10 +8,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use super::bus::Bus;
-use super::error::{HandlerError, HandlerFailure, TypeMismatch};
+use super::error::{Fault, HandlerError, HandlerFailure, TypeMismatch};
 use super::handle::FilterRef;
 use super::snapshot::Lookup;
 use super::subscription::SubscriptionKind;
+
+const KIND: SubscriptionKind = SubscriptionKind::Filter;
 
 type Filter<T> = dyn Fn(&T) -> Result<T, HandlerError> + Send + Sync;
 
@@ -98,22 +100,25 @@ impl Bus {
             }
             Lookup::Found(list) => list,
         };
-        let mut filtered = Filtered::unchanged(value);
+        let mut value = value;
+        let mut failures = Vec::new();
         for entry in list.entries.iter() {
             let FilterFn(filter) = &entry.handler;
-            let failure = match catch_unwind(AssertUnwindSafe(|| filter(&filtered.value))) {
+            let fault = match catch_unwind(AssertUnwindSafe(|| filter(&value))) {
                 Ok(Ok(next)) => {
-                    filtered.value = next;
+                    value = next;
                     continue;
                 }
-                Ok(Err(error)) => HandlerFailure::returned(&entry.owner, SubscriptionKind::Filter, name, error),
-                Err(payload) => {
-                    HandlerFailure::panicked(&entry.owner, SubscriptionKind::Filter, name, payload.as_ref())
-                }
+                Ok(Err(error)) => Fault::Returned(error),
+                Err(payload) => Fault::Panicked(payload),
             };
-            self.report(failure, &mut filtered.failures);
+            self.record(&entry.owner, KIND, name, fault, &mut failures);
         }
-        filtered
+        Filtered {
+            value,
+            failures,
+            mismatch: None,
+        }
     }
 }
 

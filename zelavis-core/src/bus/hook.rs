@@ -10,10 +10,12 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use super::bus::Bus;
-use super::error::{HandlerError, HandlerFailure, TypeMismatch};
+use super::error::{Fault, HandlerError, HandlerFailure, TypeMismatch};
 use super::handle::{HookRef, NameKey};
 use super::snapshot::{Entry, Lookup};
 use super::subscription::SubscriptionKind;
+
+const KIND: SubscriptionKind = SubscriptionKind::Hook;
 
 type SyncHandler<E> = dyn Fn(&E) -> Result<(), HandlerError> + Send + Sync;
 type AsyncHandler<E> = dyn Fn(Arc<E>) -> BoxFuture<'static, Result<(), HandlerError>> + Send + Sync;
@@ -124,99 +126,116 @@ impl Bus {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub async fn emit<E: Send + Sync + 'static>(&self, hook: &HookRef<E>, event: E) -> EmitSummary {
-        self.dispatch(hook.key(), Event::Owned(event)).await
+        match self.emit_sync_prefix(hook.key(), Event::Owned(event)) {
+            Progress::Done(summary) => summary,
+            // Boxed so the future of every emit stays small: only emits that reach an async handler (which
+            // boxes its own future anyway) pay for it.
+            Progress::Async(rest) => Box::pin(self.emit_rest(rest)).await,
+        }
     }
 
     /// [`Bus::emit`] with an event that is already shared.
     pub async fn emit_shared<E: Send + Sync + 'static>(&self, hook: &HookRef<E>, event: Arc<E>) -> EmitSummary {
-        self.dispatch(hook.key(), Event::Shared(event)).await
+        match self.emit_sync_prefix(hook.key(), Event::Shared(event)) {
+            Progress::Done(summary) => summary,
+            Progress::Async(rest) => Box::pin(self.emit_rest(rest)).await,
+        }
     }
 
-    async fn dispatch<E: Send + Sync + 'static>(&self, key: NameKey, event: Event<E>) -> EmitSummary {
+    /// Runs the handlers up to the first async one, under the snapshot guard and without touching the
+    /// list's reference count. If an async handler is reached, hands back what the rest needs, the list and
+    /// the event then shared.
+    fn emit_sync_prefix<E: Send + Sync + 'static>(&self, key: NameKey, event: Event<E>) -> Progress<E> {
         let name = key.name;
         let mut summary = EmitSummary::new(name);
-        // The sync prefix of the list runs right here, under the snapshot guard and without touching the
-        // list's reference count; the guard is dropped before the first await.
-        let (entries, first_async) = {
-            let snapshot = self.snapshot();
-            let list = match snapshot.lookup::<HookHandler<E>>(SubscriptionKind::Hook, &key) {
-                Lookup::Missing => return summary,
-                Lookup::Mismatch(expected) => {
-                    summary.mismatch = Some(TypeMismatch {
-                        kind: SubscriptionKind::Hook,
-                        name,
-                        expected,
-                        found: std::any::type_name::<E>(),
-                    });
-                    return summary;
-                }
-                Lookup::Found(list) => list,
-            };
-            let event = event.get();
-            let mut first_async = None;
-            for (index, entry) in list.entries.iter().enumerate() {
-                match &entry.handler {
-                    HookHandler::Sync(handler) => {
-                        self.run_sync(entry, &**handler, event, &mut summary);
-                    }
-                    HookHandler::Async(_) => {
-                        first_async = Some(index);
-                        break;
-                    }
-                }
+        let snapshot = self.snapshot();
+        let list = match snapshot.lookup::<HookHandler<E>>(KIND, &key) {
+            Lookup::Missing => return Progress::Done(summary),
+            Lookup::Mismatch(expected) => {
+                summary.mismatch = Some(TypeMismatch {
+                    kind: KIND,
+                    name,
+                    expected,
+                    found: std::any::type_name::<E>(),
+                });
+                return Progress::Done(summary);
             }
-            match first_async {
-                None => return summary,
-                Some(index) => (Arc::clone(&list.entries), index),
-            }
+            Lookup::Found(list) => list,
         };
-        let event = event.share();
-        for entry in &entries[first_async..] {
-            match &entry.handler {
-                HookHandler::Sync(handler) => {
-                    self.run_sync(entry, &**handler, &event, &mut summary);
-                }
+        let mut ran = 0;
+        for entry in list.entries.iter() {
+            let HookHandler::Sync(handler) = &entry.handler else {
+                break;
+            };
+            ran += 1;
+            let fault = match catch_unwind(AssertUnwindSafe(|| handler(event.get()))) {
+                Ok(Ok(())) => continue,
+                Ok(Err(error)) => Fault::Returned(error),
+                Err(payload) => Fault::Panicked(payload),
+            };
+            self.record(&entry.owner, KIND, name, fault, &mut summary.failures);
+        }
+        summary.ran = ran;
+        if ran == list.entries.len() {
+            return Progress::Done(summary);
+        }
+        Progress::Async(Rest {
+            summary,
+            entries: Arc::clone(&list.entries),
+            next: ran,
+            event: event.share(),
+        })
+    }
+
+    /// Runs the handlers from the first async one on, awaiting each async handler in turn.
+    async fn emit_rest<E: Send + Sync + 'static>(&self, rest: Rest<E>) -> EmitSummary {
+        let Rest {
+            mut summary,
+            entries,
+            next,
+            event,
+        } = rest;
+        let name = summary.hook;
+        for entry in &entries[next..] {
+            summary.ran += 1;
+            let fault = match &entry.handler {
+                HookHandler::Sync(handler) => match catch_unwind(AssertUnwindSafe(|| handler(&event))) {
+                    Ok(Ok(())) => continue,
+                    Ok(Err(error)) => Fault::Returned(error),
+                    Err(payload) => Fault::Panicked(payload),
+                },
                 HookHandler::Async(handler) => {
-                    summary.ran += 1;
                     // The call itself is inside the caught future, so a panic before its first await is
                     // caught as well as one while it is polled.
                     let call = AssertUnwindSafe(async { handler(Arc::clone(&event)).await });
-                    let failure = match call.catch_unwind().await {
+                    match call.catch_unwind().await {
                         Ok(Ok(())) => continue,
-                        Ok(Err(error)) => {
-                            HandlerFailure::returned(&entry.owner, SubscriptionKind::Hook, summary.hook, error)
-                        }
-                        Err(payload) => HandlerFailure::panicked(
-                            &entry.owner,
-                            SubscriptionKind::Hook,
-                            summary.hook,
-                            payload.as_ref(),
-                        ),
-                    };
-                    self.report(failure, &mut summary.failures);
+                        Ok(Err(error)) => Fault::Returned(error),
+                        Err(payload) => Fault::Panicked(payload),
+                    }
                 }
-            }
+            };
+            self.record(&entry.owner, KIND, name, fault, &mut summary.failures);
         }
         summary
     }
+}
 
-    fn run_sync<E>(
-        &self,
-        entry: &Entry<HookHandler<E>>,
-        handler: &SyncHandler<E>,
-        event: &E,
-        summary: &mut EmitSummary,
-    ) {
-        summary.ran += 1;
-        let failure = match catch_unwind(AssertUnwindSafe(|| handler(event))) {
-            Ok(Ok(())) => return,
-            Ok(Err(error)) => HandlerFailure::returned(&entry.owner, SubscriptionKind::Hook, summary.hook, error),
-            Err(payload) => {
-                HandlerFailure::panicked(&entry.owner, SubscriptionKind::Hook, summary.hook, payload.as_ref())
-            }
-        };
-        self.report(failure, &mut summary.failures);
-    }
+/// Where [`Bus::emit_sync_prefix`] stopped.
+enum Progress<E> {
+    /// Every handler ran (or none is installed).
+    Done(EmitSummary),
+    /// An async handler is next.
+    Async(Rest<E>),
+}
+
+/// What the async rest of an emit needs.
+struct Rest<E> {
+    summary: EmitSummary,
+    entries: Arc<[Entry<HookHandler<E>>]>,
+    /// The index of the first handler not run yet.
+    next: usize,
+    event: Arc<E>,
 }
 
 #[cfg(test)]

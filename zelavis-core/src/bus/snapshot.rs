@@ -68,6 +68,7 @@ pub(crate) struct Slot {
 
 impl Slot {
     /// The list, if its handlers are `H`.
+    #[inline]
     pub(crate) fn downcast<H: 'static>(&self) -> Option<&List<H>> {
         let list: &dyn Any = &*self.list;
         list.downcast_ref::<List<H>>()
@@ -109,7 +110,8 @@ impl Snapshot {
         }
     }
 
-    /// The handlers of type `H` under `name` in the table of `kind`.
+    /// The handlers of type `H` under `key` in the table of `kind`.
+    #[inline]
     pub(crate) fn lookup<H: 'static>(&self, kind: SubscriptionKind, key: &NameKey) -> Lookup<'_, H> {
         match self.table(kind).get(key) {
             None => Lookup::Missing,

@@ -1,0 +1,450 @@
+//! The live runtime: incremental enable, disable, install, uninstall and update; activation controllers; plugin
+//! health from runtime failures; and bus dispatch running concurrently with recomposition.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::executor::block_on;
+use http::{Method, Request};
+use zelavis::registry::prelude::*;
+use zelavis::registry::runtime::RouteCallError;
+
+/// What `shop` hands its payment providers.
+#[derive(Debug, Default)]
+struct PaymentsApi {
+    providers: Vec<String>,
+}
+
+const PAYMENTS: ExtensionPointRef<PaymentsApi> = ExtensionPointRef::new("shop", "payments");
+const TICK: HookRef<u32> = HookRef::new("test.tick");
+const COUNT: FilterRef<u64> = FilterRef::new("test.count");
+
+/// Counts setup calls per plugin.
+#[derive(Clone, Default)]
+struct Setups(Arc<Mutex<HashMap<String, usize>>>);
+
+impl Setups {
+    fn hit(&self, name: &str) {
+        *self.0.lock().unwrap().entry(name.to_owned()).or_default() += 1;
+    }
+
+    fn of(&self, name: &str) -> usize {
+        self.0.lock().unwrap().get(name).copied().unwrap_or_default()
+    }
+}
+
+fn counted(setups: &Setups, name: &'static str) -> PluginBuilder {
+    let setups = setups.clone();
+    PluginDef::builder(name).version("1.0.0").setup(move |_| {
+        setups.hit(name);
+        Ok(())
+    })
+}
+
+fn counted_shop(setups: &Setups) -> PluginDef {
+    let setups = setups.clone();
+    PluginDef::builder("shop")
+        .version("1.0.0")
+        .extension_point(PAYMENTS.declare().policy(Policy::Open))
+        .permission(Permission::ServicesRegister)
+        .setup_async(move |cx| {
+            let setups = setups.clone();
+            async move {
+                setups.hit("shop");
+                let mut api = PaymentsApi::default();
+                cx.extend(&PAYMENTS, &mut api).await?;
+                cx.register_service(ServiceDef::new(Name::parse("payment-providers")?).value(api))?;
+                Ok(())
+            }
+        })
+        .build()
+        .unwrap()
+}
+
+fn provider(setups: &Setups, name: &'static str) -> PluginDef {
+    let setups = setups.clone();
+    PluginDef::builder(name)
+        .version("1.0.0")
+        .extends(PAYMENTS.with_setup(move |api, _| {
+            setups.hit(name);
+            api.providers.push(name.to_owned());
+            Ok(())
+        }))
+        .build()
+        .unwrap()
+}
+
+fn providers(runtime: &Runtime) -> Vec<String> {
+    runtime
+        .services()
+        .value::<PaymentsApi>("payment-providers")
+        .map(|api| api.providers.clone())
+        .unwrap_or_default()
+}
+
+fn start(entries: impl IntoIterator<Item = RegistryEntry>) -> (Runtime, ActivationReport) {
+    block_on(Runtime::builder(PluginRegistry::new(entries).unwrap()).start())
+}
+
+fn active(runtime: &Runtime) -> Vec<String> {
+    block_on(runtime.active()).iter().map(ToString::to_string).collect()
+}
+
+fn n(text: &str) -> Name {
+    Name::parse(text).unwrap()
+}
+
+#[test]
+fn disabling_a_child_recomposes_only_its_parent() {
+    let setups = Setups::default();
+    let (runtime, report) = start([
+        RegistryEntry::installed(counted_shop(&setups)),
+        RegistryEntry::installed(provider(&setups, "stripe")),
+        RegistryEntry::installed(provider(&setups, "paypal")),
+        RegistryEntry::installed(counted(&setups, "inventory").dependency("shop", None).build().unwrap()),
+        RegistryEntry::installed(counted(&setups, "other").build().unwrap()),
+    ]);
+    assert!(report.all_activated(), "{report}");
+    assert_eq!(providers(&runtime), ["stripe", "paypal"]);
+
+    let change = block_on(runtime.disable("paypal", Cascade::No)).unwrap();
+    assert_eq!(change.outcome("paypal"), Some(&Outcome::Deactivated), "{change}");
+    assert_eq!(providers(&runtime), ["stripe"]);
+    assert!(!block_on(runtime.is_active("paypal")));
+    assert_eq!(setups.of("shop"), 2, "the parent recomposes");
+    assert_eq!(setups.of("stripe"), 2, "its remaining children are applied again");
+    assert_eq!(setups.of("paypal"), 1);
+    assert_eq!(setups.of("inventory"), 1, "dependents are not set up again");
+    assert_eq!(setups.of("other"), 1);
+    let mut live = active(&runtime);
+    live.sort();
+    assert_eq!(live, ["inventory", "other", "shop"]);
+
+    block_on(runtime.enable("paypal")).unwrap();
+    assert_eq!(providers(&runtime), ["stripe", "paypal"]);
+    assert_eq!(setups.of("shop"), 3);
+    assert_eq!(setups.of("inventory"), 1);
+    assert_eq!(setups.of("other"), 1);
+}
+
+#[test]
+fn enabling_a_plugin_activates_the_dependents_waiting_for_it() {
+    let setups = Setups::default();
+    let (runtime, report) = start([
+        RegistryEntry::available(counted(&setups, "base").build().unwrap()),
+        RegistryEntry::installed(counted(&setups, "mid").dependency("base", None).build().unwrap()),
+        RegistryEntry::installed(counted(&setups, "top").dependency("mid", None).build().unwrap()),
+        RegistryEntry::installed(counted(&setups, "other").build().unwrap()),
+    ]);
+    assert_eq!(active(&runtime), ["other"], "{report}");
+
+    let change = block_on(runtime.enable("base")).unwrap();
+    let activated: Vec<String> = change.activated().iter().map(ToString::to_string).collect();
+    assert_eq!(activated, ["base", "mid", "top"], "{change}");
+    assert_eq!(active(&runtime), ["other", "base", "mid", "top"]);
+    assert_eq!(setups.of("other"), 1);
+}
+
+#[test]
+fn disabling_a_plugin_with_active_dependents_needs_cascade() {
+    let (runtime, _) = start([
+        RegistryEntry::installed(PluginDef::builder("base").build().unwrap()),
+        RegistryEntry::installed(PluginDef::builder("app").dependency("base", None).build().unwrap()),
+        RegistryEntry::installed(PluginDef::builder("ui").dependency("app", None).build().unwrap()),
+        RegistryEntry::installed(PluginDef::builder("other").build().unwrap()),
+    ]);
+    let refused = block_on(runtime.disable("base", Cascade::No)).unwrap_err();
+    assert_eq!(
+        refused,
+        RuntimeError::HasDependents {
+            plugin: n("base"),
+            dependents: vec![n("app"), n("ui")],
+        }
+    );
+    assert_eq!(active(&runtime), ["base", "app", "ui", "other"]);
+
+    let change = block_on(runtime.disable("base", Cascade::Yes)).unwrap();
+    for name in ["base", "app", "ui"] {
+        assert_eq!(change.outcome(name), Some(&Outcome::Deactivated), "{change}");
+        assert_eq!(
+            block_on(runtime.registry()).get(name).unwrap().status,
+            Status::Available
+        );
+    }
+    assert_eq!(active(&runtime), ["other"]);
+}
+
+#[test]
+fn teardown_runs_on_disable() {
+    let teardowns = Arc::new(AtomicUsize::new(0));
+    let counter = teardowns.clone();
+    let def = PluginDef::builder("cache")
+        .teardown(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    let (runtime, _) = start([RegistryEntry::installed(def)]);
+    assert_eq!(teardowns.load(Ordering::SeqCst), 0);
+    block_on(runtime.disable("cache", Cascade::No)).unwrap();
+    assert_eq!(teardowns.load(Ordering::SeqCst), 1);
+}
+
+/// A plugin registering one of everything: service, route, hook, filter and page.
+fn everything(name: &'static str) -> PluginDef {
+    PluginDef::builder(name)
+        .version("1.0.0")
+        .permissions(Permission::ALL)
+        .menu(Menu::new("Everything").path("/everything").page(Page::new(
+            "home",
+            "Home",
+            |_| "<p>home</p>",
+        )))
+        .setup(move |cx| {
+            cx.register_service(ServiceDef::new(Name::parse(&format!("{name}-service"))?))?;
+            cx.register_route(Route::new(Method::GET, "/ping", |_| async {
+                Ok(RouteResponse::new(b"pong".to_vec()))
+            })?)?;
+            cx.subscribe(Subscription::hook_sync(&TICK, 0, |_| Ok(())))?;
+            cx.subscribe(Subscription::filter(&COUNT, 0, |v: &u64| Ok(v + 1)))?;
+            Ok(())
+        })
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_disabled_plugin_leaves_nothing_live() {
+    let (runtime, report) = start([RegistryEntry::installed(everything("all"))]);
+    assert!(report.all_activated(), "{report}");
+    let path = "/zelavis/api/v1/plugins/all/ping";
+    assert!(runtime.services().get("all-service").is_some());
+    assert_eq!(runtime.routes().len(), 1);
+    assert_eq!(runtime.routes()[0].path, path);
+    assert!(block_on(runtime.call_route(&Method::GET, path, Request::new(vec![]))).is_ok());
+    assert_eq!(block_on(runtime.bus().emit(&TICK, 1)).ran, 1);
+    assert_eq!(runtime.bus().apply(&COUNT, 0).value, 1);
+    assert!(runtime.render_page("all", "home").is_ok());
+
+    block_on(runtime.disable("all", Cascade::No)).unwrap();
+    assert!(runtime.services().get("all-service").is_none());
+    assert!(runtime.routes().is_empty());
+    assert!(matches!(
+        block_on(runtime.call_route(&Method::GET, path, Request::new(vec![]))),
+        Err(RouteCallError::NotFound { .. })
+    ));
+    assert_eq!(block_on(runtime.bus().emit(&TICK, 1)).ran, 0);
+    assert_eq!(runtime.bus().apply(&COUNT, 0).value, 0);
+    assert!(runtime.bus().subscriptions_of(&n("all")).is_empty());
+    assert!(matches!(
+        runtime.render_page("all", "home"),
+        Err(PageError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn uninstall_removes_the_plugin_from_the_registry() {
+    let (runtime, _) = start([
+        RegistryEntry::installed(everything("gone")),
+        RegistryEntry::installed(everything("kept")),
+    ]);
+    block_on(runtime.uninstall("gone", Cascade::No)).unwrap();
+    let registry = block_on(runtime.registry());
+    assert!(registry.get("gone").is_none());
+    assert!(registry.get("kept").is_some());
+    assert!(runtime.services().get("gone-service").is_none());
+    assert!(runtime.services().get("kept-service").is_some());
+    assert_eq!(active(&runtime), ["kept"]);
+    assert!(matches!(
+        block_on(runtime.enable("gone")),
+        Err(RuntimeError::Unknown { .. })
+    ));
+}
+
+#[test]
+fn install_activates_only_the_new_plugin() {
+    let setups = Setups::default();
+    let (runtime, _) = start([RegistryEntry::installed(counted(&setups, "old").build().unwrap())]);
+    let change = block_on(runtime.install(RegistryEntry::installed(counted(&setups, "new").build().unwrap()))).unwrap();
+    assert_eq!(change.outcome("new"), Some(&Outcome::Activated), "{change}");
+    assert_eq!(change.plugins.len(), 1);
+    assert_eq!((setups.of("old"), setups.of("new")), (1, 1));
+    assert_eq!(active(&runtime), ["old", "new"]);
+
+    let available = block_on(runtime.install(RegistryEntry::available(counted(&setups, "later").build().unwrap())))
+        .unwrap();
+    assert!(available.plugins.is_empty());
+    assert_eq!(setups.of("later"), 0);
+}
+
+#[test]
+fn update_recomposes_the_plugin_and_its_dependents_only() {
+    let setups = Setups::default();
+    let (runtime, _) = start([
+        RegistryEntry::installed(counted(&setups, "base").build().unwrap()),
+        RegistryEntry::installed(counted(&setups, "app").dependency("base", None).build().unwrap()),
+        RegistryEntry::installed(counted(&setups, "other").build().unwrap()),
+    ]);
+    let change = block_on(runtime.update(counted(&setups, "base").version("1.1.0").build().unwrap())).unwrap();
+    assert_eq!(change.outcome("base"), Some(&Outcome::Activated), "{change}");
+    assert_eq!(change.outcome("app"), Some(&Outcome::Activated), "{change}");
+    assert_eq!(
+        (setups.of("base"), setups.of("app"), setups.of("other")),
+        (2, 2, 1)
+    );
+    let registry = block_on(runtime.registry());
+    assert_eq!(registry.get("base").unwrap().plugin.version().to_string(), "1.1.0");
+    assert_eq!(registry.position("base"), Some(0));
+    assert_eq!(active(&runtime).len(), 3);
+}
+
+#[test]
+fn no_controller_answers_pending() {
+    let controller = NoController;
+    assert!(!controller.capabilities().supports_runtime_install);
+    let answer = block_on(controller.install(&n("anything")));
+    assert_eq!(answer.state, ControllerState::Pending);
+    assert!(answer.message.contains("no activation controller"), "{}", answer.message);
+    let answer = block_on(controller.uninstall(&n("anything")));
+    assert_eq!(answer.state, ControllerState::Pending);
+}
+
+#[test]
+fn runtime_graph_controller_changes_the_live_runtime() {
+    let (runtime, _) = start([
+        RegistryEntry::available(everything("later")),
+        RegistryEntry::installed(everything("now")),
+    ]);
+    let controller = RuntimeGraphController::new(runtime.clone());
+    let capabilities = controller.capabilities();
+    assert_eq!(capabilities.strategy, Strategy::RuntimeGraph);
+    assert!(capabilities.supports_runtime_install);
+
+    let answer = block_on(controller.install(&n("later")));
+    assert_eq!(answer.state, ControllerState::Active, "{}", answer.message);
+    assert!(block_on(runtime.is_active("later")));
+    assert!(runtime.services().get("later-service").is_some());
+
+    let answer = block_on(controller.uninstall(&n("now")));
+    assert_eq!(answer.state, ControllerState::Active, "{}", answer.message);
+    assert!(block_on(runtime.registry()).get("now").is_none());
+    assert!(runtime.services().get("now-service").is_none());
+    assert_eq!(active(&runtime), ["later"]);
+}
+
+#[test]
+fn runtime_failures_are_counted_in_health() {
+    let hooks = PluginDef::builder("flaky-hooks")
+        .permission(Permission::HooksSubscribe)
+        .setup(|cx| {
+            cx.subscribe(Subscription::hook_sync(&TICK, 0, |_| Err(HandlerError::new("hook broke"))))?;
+            cx.subscribe(Subscription::hook_sync(&TICK, 1, |_| panic!("hook exploded")))?;
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    let route = PluginDef::builder("flaky-route")
+        .permission(Permission::RoutesRegister)
+        .setup(|cx| {
+            cx.register_route(Route::new(Method::GET, "/orders", |_| async {
+                Err("database down".to_owned())
+            })?)?;
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    let page = PluginDef::builder("flaky-page")
+        .menu(Menu::new("Flaky").path("/flaky").page(Page::new("home", "Home", |_| {
+            Err::<&str, _>("render broke")
+        })))
+        .build()
+        .unwrap();
+    let (runtime, report) = start([
+        RegistryEntry::installed(hooks),
+        RegistryEntry::installed(route),
+        RegistryEntry::installed(page),
+    ]);
+    assert!(report.all_activated(), "{report}");
+
+    let summary = block_on(runtime.bus().emit(&TICK, 7));
+    assert_eq!((summary.ran, summary.failures.len()), (2, 2));
+    let called = block_on(runtime.call_route(
+        &Method::GET,
+        "/zelavis/api/v1/plugins/flaky-route/orders",
+        Request::new(vec![]),
+    ));
+    assert!(matches!(called, Err(RouteCallError::Handler(_))));
+    assert!(runtime.render_page("flaky-page", "home").is_err());
+
+    let health = runtime.health();
+    let hooks = health.of("flaky-hooks");
+    assert_eq!(hooks.runtime_failures, 2);
+    assert!(hooks.last_error.unwrap().contains("hook exploded"));
+    let route = health.of("flaky-route");
+    assert_eq!(route.runtime_failures, 1);
+    assert!(route.last_error.unwrap().contains("database down"));
+    let page = health.of("flaky-page");
+    assert_eq!(page.runtime_failures, 1);
+    assert!(page.last_error.unwrap().contains("render broke"));
+    assert_eq!(health.of("flaky-page").setup_failures, 0);
+}
+
+/// A plugin owning `handlers` hook handlers on [`TICK`] and as many `+1` filters on [`COUNT`].
+fn handlers(name: &'static str, handlers: usize) -> PluginDef {
+    PluginDef::builder(name)
+        .permissions([Permission::HooksSubscribe, Permission::FiltersRegister])
+        .setup(move |cx| {
+            for _ in 0..handlers {
+                cx.subscribe(Subscription::hook_sync(&TICK, 0, |_| Ok(())))?;
+                cx.subscribe(Subscription::filter(&COUNT, 0, |v: &u64| Ok(v + 1)))?;
+            }
+            Ok(())
+        })
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dispatch_sees_all_or_none_of_a_plugin_during_recomposition() {
+    const ITERATIONS: usize = 2_000;
+    let registry = PluginRegistry::new([
+        RegistryEntry::installed(handlers("steady", 1)),
+        RegistryEntry::installed(handlers("toggled", 5)),
+    ])
+    .unwrap();
+    let (runtime, report) = Runtime::builder(registry).start().await;
+    assert!(report.all_activated(), "{report}");
+
+    let dispatchers: Vec<_> = (0..4)
+        .map(|_| {
+            let runtime = runtime.clone();
+            tokio::spawn(async move {
+                let mut seen = [0_usize; 2];
+                for i in 0..ITERATIONS {
+                    let ran = runtime.bus().emit(&TICK, 0).await.ran;
+                    assert!(ran == 1 || ran == 6, "emit ran {ran} handlers");
+                    let value = runtime.bus().apply(&COUNT, 0).value;
+                    assert!(value == 1 || value == 6, "filters gave {value}");
+                    seen[usize::from(ran == 6)] += 1;
+                    if i % 64 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+    for _ in 0..50 {
+        runtime.disable("toggled", Cascade::No).await.unwrap();
+        tokio::task::yield_now().await;
+        runtime.enable("toggled").await.unwrap();
+        tokio::task::yield_now().await;
+    }
+    for dispatcher in dispatchers {
+        let seen = dispatcher.await.unwrap();
+        assert_eq!(seen.iter().sum::<usize>(), ITERATIONS);
+    }
+    assert_eq!(runtime.bus().emit(&TICK, 0).await.ran, 6);
+}

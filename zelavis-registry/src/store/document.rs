@@ -1,0 +1,100 @@
+//! The stored document: `{ "format": 1, "revision": n, "state": { "records": [...] } }`, shared by the stores
+//! that keep state as one blob (file, key/value, Redis); the database stores keep the same fields in columns.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Revision, StoreError};
+use crate::state::RegistryState;
+
+/// The document format this build writes and the newest it reads.
+pub const FORMAT_VERSION: u64 = 1;
+
+#[derive(Serialize)]
+struct DocumentOut<'a> {
+    format: u64,
+    revision: Revision,
+    state: &'a RegistryState,
+}
+
+#[derive(Deserialize)]
+struct Head {
+    format: u64,
+}
+
+#[derive(Deserialize)]
+struct DocumentIn {
+    revision: Revision,
+    state: serde_json::Value,
+}
+
+/// Encodes a state at `revision` as a document.
+pub fn encode_document(state: &RegistryState, revision: Revision) -> Vec<u8> {
+    let document = DocumentOut {
+        format: FORMAT_VERSION,
+        revision,
+        state,
+    };
+    // Serialising our own plain types into a Vec cannot fail.
+    serde_json::to_vec_pretty(&document).unwrap_or_default()
+}
+
+/// Decodes a document read from `location` of `store`: a newer format is refused, anything unreadable is
+/// [`StoreError::Corrupt`] with the reason.
+pub fn decode_document(bytes: &[u8], store: &str, location: &str) -> Result<(RegistryState, Revision), StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        store: store.to_owned(),
+        location: location.to_owned(),
+        reason,
+    };
+    let head: Head =
+        serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not a zelavis state document: {e}")))?;
+    if head.format > FORMAT_VERSION {
+        return Err(StoreError::NewerFormat {
+            store: store.to_owned(),
+            location: location.to_owned(),
+            found: head.format,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let document: DocumentIn = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let state = decode_state(&document.state.to_string(), store, location)?;
+    Ok((state, document.revision))
+}
+
+/// Decodes a state JSON text stored in a column or value.
+pub(crate) fn decode_state(text: &str, store: &str, location: &str) -> Result<RegistryState, StoreError> {
+    RegistryState::from_json(text).map_err(|e| StoreError::Corrupt {
+        store: store.to_owned(),
+        location: location.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_round_trip_and_refuse_newer_formats() {
+        let state = RegistryState::from_json(r#"{"records":[{"name":"a","status":"installed","order":0}]}"#).unwrap();
+        let bytes = encode_document(&state, Revision(7));
+        assert_eq!(decode_document(&bytes, "test", "x").unwrap(), (state, Revision(7)));
+        let newer = br#"{"format": 2, "revision": 1, "state": {"records": []}}"#;
+        assert!(matches!(
+            decode_document(newer, "test", "x"),
+            Err(StoreError::NewerFormat { found: 2, .. })
+        ));
+        let err = decode_document(b"{nope", "file store", "zelavis/plugins.json").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("file store: zelavis/plugins.json is corrupt"),
+            "{err}"
+        );
+        let bad_record =
+            br#"{"format": 1, "revision": 1, "state": {"records": [{"name": "A", "status": "installed"}]}}"#;
+        assert!(matches!(
+            decode_document(bad_record, "t", "x"),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+}

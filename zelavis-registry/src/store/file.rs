@@ -1,0 +1,322 @@
+//! [`FileStore`]: registry state as JSON documents in a directory, safe against crashes and concurrent
+//! processes.
+//!
+//! # Layout
+//!
+//! ```text
+//! <dir>/plugins.json                     the default scope's document
+//! <dir>/plugins.json.lock                its lock file
+//! <dir>/tenants/<tenant>.json            one document per tenant scope (the name percent-encoded, so
+//! <dir>/tenants/<tenant>.json.lock       `@acme/shop` is `%40acme%2Fshop.json`), and its lock file
+//! <dir>/migrations.json                  the migration ledger
+//! <dir>/migrations.json.lock             its lock file
+//! ```
+//!
+//! [`FileStore::default_location`] uses `<dir>` = `zelavis`, relative to the working directory.
+//!
+//! # Guarantees
+//!
+//! - **Atomic writes.** A document is serialised into a temporary file in the same directory, fsynced, renamed
+//!   over the target, and the directory is fsynced. A crash at any point leaves either the old or the new
+//!   document; at worst a stray `.<file>.<random>.tmp` is left behind, which loads ignore (delete it at will).
+//! - **Compare-and-swap across processes.** `save` and the ledger's `record_migration` hold an exclusive OS
+//!   lock ([`File::lock`]) on the lock file next to the document around read-check-write, so two processes (or
+//!   two tasks of one process: each operation opens its own handle) never interleave. Lock files are left in
+//!   place on purpose: deleting them would race with other lockers.
+//! - **Lock-free loads.** Since the document is only ever replaced by a rename, `load` and
+//!   `migration_applied` read without locking and always see a whole document.
+//! - **Unreadable data is never overwritten.** A corrupt or newer-format document makes `load` fail with the
+//!   error of [`decode_document`] naming the file, and `save` refuse.
+//!
+//! The file I/O is blocking and done inside the `async fn`s: each call blocks its thread briefly (a few
+//! file-system calls and two fsyncs for a save). Hosts that mind can run the store on a blocking pool.
+//! There is no change feed ([`RegistryStore::watch`] returns `None`): hosts poll with `load`.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use zelavis_core::name::Name;
+use zelavis_core::paths::encode_segment;
+
+use super::{FORMAT_VERSION, RegistryStore, Revision, Scope, StoreError, Stored, decode_document, encode_document};
+use crate::state::RegistryState;
+
+/// The directory [`FileStore::default_location`] uses, relative to the working directory.
+pub const DEFAULT_DIR: &str = "zelavis";
+
+/// The default scope's document, in the store's directory.
+const DEFAULT_DOCUMENT: &str = "plugins.json";
+/// The directory of tenant documents, in the store's directory.
+const TENANTS_DIR: &str = "tenants";
+/// The migration ledger, in the store's directory.
+const LEDGER: &str = "migrations.json";
+
+/// Registry state in JSON files under a directory; see the [module documentation](self) for the layout and
+/// the guarantees.
+///
+/// Cloning is cheap; clones, and other `FileStore`s (in this or another process) on the same directory, are
+/// separate clients of the same data.
+///
+/// ```
+/// use zelavis_registry::prelude::*;
+/// use zelavis_registry::store::file::FileStore;
+///
+/// # futures::executor::block_on(async {
+/// let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+/// let store = FileStore::new(dir.path());
+///
+/// let mut state = RegistryState::default();
+/// state.upsert(StateRecord::new(Name::parse("shop").map_err(|e| e.to_string())?, Status::Installed));
+/// let r1 = store.save(&Scope::Default, &state, Revision::NONE).await.map_err(|e| e.to_string())?;
+/// assert!(dir.path().join("plugins.json").is_file());
+///
+/// // Another client of the same directory sees it, and a save based on a stale revision is refused.
+/// let other = FileStore::new(dir.path());
+/// assert_eq!(other.load(&Scope::Default).await.map_err(|e| e.to_string())?.revision, r1);
+/// let stale = other.save(&Scope::Default, &RegistryState::default(), Revision::NONE).await;
+/// assert!(stale.is_err_and(|e| e.is_conflict()));
+///
+/// // Tenants get one file each.
+/// let tenant = Scope::tenant("@acme/shop").map_err(|e| e.to_string())?;
+/// assert_eq!(store.document_path(&tenant), dir.path().join("tenants").join("%40acme%2Fshop.json"));
+/// # Ok::<(), String>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStore {
+    dir: PathBuf,
+}
+
+impl FileStore {
+    /// A store in `dir`: the default scope at `dir/plugins.json`. Nothing is created until the first write.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The store at [`DEFAULT_DIR`] (`zelavis`), relative to the working directory: the default scope's
+    /// document is `zelavis/plugins.json`.
+    pub fn default_location() -> Self {
+        Self::new(DEFAULT_DIR)
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The document of `scope`: `plugins.json` for the default scope, `tenants/<name>.json` for a tenant, with
+    /// the name percent-encoded ([`encode_segment`]) so that a scoped name is one safe file name.
+    pub fn document_path(&self, scope: &Scope) -> PathBuf {
+        match scope {
+            Scope::Default => self.dir.join(DEFAULT_DOCUMENT),
+            Scope::Tenant(name) => self.dir.join(TENANTS_DIR).join(format!("{}.json", encode_segment(name.as_str()))),
+        }
+    }
+
+    /// The migration ledger: `migrations.json`.
+    pub fn ledger_path(&self) -> PathBuf {
+        self.dir.join(LEDGER)
+    }
+
+    fn backend(&self, message: String) -> StoreError {
+        StoreError::Backend {
+            store: self.describe(),
+            message,
+        }
+    }
+
+    /// Reads `path`; `None` when it does not exist.
+    fn read(&self, path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+        match fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.backend(format!("cannot read {}: {e}", path.display()))),
+        }
+    }
+
+    /// Reads and decodes the document at `path`: an empty state at [`Revision::NONE`] when there is none.
+    fn read_document(&self, path: &Path) -> Result<Stored, StoreError> {
+        match self.read(path)? {
+            None => Ok(Stored::default()),
+            Some(bytes) => {
+                let (state, revision) = decode_document(&bytes, &self.describe(), &path.display().to_string())?;
+                Ok(Stored { state, revision })
+            }
+        }
+    }
+
+    /// Creates the directory of `path` and takes the exclusive lock of `path`, held until the guard drops.
+    fn lock(&self, path: &Path) -> Result<File, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)
+                .map_err(|e| self.backend(format!("cannot write {}: cannot create {}: {e}", path.display(), parent.display())))?;
+        }
+        let lock_path = lock_path(path);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| self.backend(format!("cannot lock {}: cannot open {}: {e}", path.display(), lock_path.display())))?;
+        file.lock()
+            .map_err(|e| self.backend(format!("cannot lock {}: {}: {e}", path.display(), lock_path.display())))?;
+        Ok(file)
+    }
+
+    /// Replaces `path` with `bytes` atomically (temporary file in the same directory, fsync, rename, fsync of
+    /// the directory). The caller holds the lock.
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+        let fail = |step: String, e: &dyn std::fmt::Display| self.backend(format!("cannot write {}: {step}: {e}", path.display()));
+        let dir = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| fail(format!("cannot create a temporary file in {}", dir.display()), &e))?;
+        temp.write_all(bytes)
+            .and_then(|()| temp.as_file().sync_all())
+            .map_err(|e| fail(format!("cannot write {}", temp.path().display()), &e))?;
+        // On failure the temporary file is removed when `PersistError` drops; the target is untouched.
+        temp.persist(path)
+            .map_err(|e| fail("cannot rename the temporary file over it".to_owned(), &e.error))?;
+        sync_dir(dir).map_err(|e| fail(format!("cannot sync directory {}", dir.display()), &e))
+    }
+
+    /// Reads the ledger at `path`.
+    fn read_ledger(&self, path: &Path) -> Result<Ledger, StoreError> {
+        let Some(bytes) = self.read(path)? else {
+            return Ok(Ledger::default());
+        };
+        let location = path.display().to_string();
+        let corrupt = |reason: String| StoreError::Corrupt {
+            store: self.describe(),
+            location: location.clone(),
+            reason,
+        };
+        let head: LedgerHead =
+            serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("not a zelavis migration ledger: {e}")))?;
+        if head.format > FORMAT_VERSION {
+            return Err(StoreError::NewerFormat {
+                store: self.describe(),
+                location,
+                found: head.format,
+                supported: FORMAT_VERSION,
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))
+    }
+}
+
+impl Default for FileStore {
+    /// [`FileStore::default_location`].
+    fn default() -> Self {
+        Self::default_location()
+    }
+}
+
+/// `plugins.json` → `plugins.json.lock`.
+fn lock_path(path: &Path) -> PathBuf {
+    let mut lock = path.as_os_str().to_owned();
+    lock.push(".lock");
+    PathBuf::from(lock)
+}
+
+/// Makes a rename in `dir` durable.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Directories cannot be opened for syncing here; the rename is as durable as the platform makes it.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// The ledger file: `{ "format": 1, "applied": [ { "plugin": "...", "id": "..." } ] }`, in recording order.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Ledger {
+    format: u64,
+    applied: Vec<LedgerEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct LedgerEntry {
+    plugin: String,
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct LedgerHead {
+    format: u64,
+}
+
+impl Ledger {
+    fn contains(&self, plugin: &Name, id: &str) -> bool {
+        self.applied.iter().any(|e| e.plugin == plugin.as_str() && e.id == id)
+    }
+}
+
+#[async_trait]
+impl RegistryStore for FileStore {
+    /// `file store <dir>`.
+    fn describe(&self) -> String {
+        format!("file store {}", self.dir.display())
+    }
+
+    async fn load(&self, scope: &Scope) -> Result<Stored, StoreError> {
+        self.read_document(&self.document_path(scope))
+    }
+
+    async fn save(&self, scope: &Scope, state: &RegistryState, expected: Revision) -> Result<Revision, StoreError> {
+        let path = self.document_path(scope);
+        let _lock = self.lock(&path)?;
+        // Under the lock: a corrupt or newer-format document fails here and is never overwritten.
+        let actual = self.read_document(&path)?.revision;
+        if actual != expected {
+            return Err(StoreError::Conflict {
+                store: self.describe(),
+                scope: scope.key(),
+                expected,
+                actual,
+            });
+        }
+        if actual.0 == u64::MAX {
+            return Err(self.backend(format!("cannot write {}: its revision {actual} cannot grow", path.display())));
+        }
+        let revision = actual.next();
+        self.write_atomic(&path, &encode_document(state, revision))?;
+        tracing::debug!(path = %path.display(), %revision, "file store saved");
+        Ok(revision)
+    }
+
+    async fn migration_applied(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+        Ok(self.read_ledger(&self.ledger_path())?.contains(plugin, id))
+    }
+
+    async fn record_migration(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+        let path = self.ledger_path();
+        let _lock = self.lock(&path)?;
+        let mut ledger = self.read_ledger(&path)?;
+        if ledger.contains(plugin, id) {
+            return Ok(false);
+        }
+        ledger.format = FORMAT_VERSION;
+        ledger.applied.push(LedgerEntry {
+            plugin: plugin.to_string(),
+            id: id.to_owned(),
+        });
+        let bytes = serde_json::to_vec_pretty(&ledger).map_err(|e| self.backend(format!("cannot encode the ledger: {e}")))?;
+        self.write_atomic(&path, &bytes)?;
+        tracing::debug!(path = %path.display(), %plugin, id, "file store recorded a migration");
+        Ok(true)
+    }
+}

@@ -1,0 +1,379 @@
+//! [`KvStore`]: registry state over any key/value service, through the small [`KeyValue`] trait that host
+//! adapters implement (etcd, Consul, DynamoDB, Cloudflare KV, a Redis hash...). [`MemoryKeyValue`] is the
+//! in-memory implementation, for tests and as a reference.
+//!
+//! # Keys
+//!
+//! With the prefix `app` (a trailing `/` is ignored; an empty prefix drops the leading `app/`):
+//!
+//! ```text
+//! app/state/default                      the default scope's document
+//! app/state/tenant:<tenant>              a tenant's document, e.g. app/state/tenant:@acme/shop
+//! app/migrations/<plugin>/<id>           one ledger record per applied migration, e.g.
+//!                                        app/migrations/@acme/shop/001-orders
+//! ```
+//!
+//! Keys are the raw [`Scope::key`], plugin name and migration id, and stay unambiguous: a plugin name holds a
+//! `/` only after a leading `@`. Documents are the versioned format of [`encode_document`].
+//!
+//! # Consistency
+//!
+//! A save reads the document and its key version, checks the document's revision against the one the save
+//! was based on, and writes with [`KeyValue::compare_and_set`] on that key version: a writer that slipped in
+//! between makes the save fail with [`StoreError::Conflict`], never overwrite. Ledger records are created with
+//! `compare_and_set(key, None, ..)`, so the first writer wins: recording is atomic and idempotent. There is no
+//! change feed ([`RegistryStore::watch`] returns `None`): hosts poll with `load`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use thiserror::Error;
+use zelavis_core::name::Name;
+
+use super::{RegistryStore, Revision, Scope, StoreError, Stored, decode_document, encode_document};
+use crate::state::RegistryState;
+
+/// A key/value operation failed (connection lost, permission denied...): what the adapter has to say.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{message}")]
+pub struct KvError {
+    /// What went wrong.
+    pub message: String,
+}
+
+impl KvError {
+    /// An error with `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+/// How many attempts the default [`KeyValue::set`] makes before giving up under contention.
+pub const MAX_SET_ATTEMPTS: usize = 64;
+
+/// The key/value service a [`KvStore`] runs on: versioned values with compare-and-set.
+///
+/// Every value has a **version**, a number the adapter assigns on each write. Versions only have to be
+/// comparable for equality, but they must never repeat for a key — not even after the key is deleted and
+/// created again — or a stale compare-and-set could succeed (use a global counter, a modification revision
+/// like etcd's `mod_revision`, a random 64-bit tag...).
+///
+/// Implement [`get`](KeyValue::get), [`compare_and_set`](KeyValue::compare_and_set),
+/// [`delete`](KeyValue::delete) and [`list`](KeyValue::list); [`set`](KeyValue::set) and
+/// [`describe`](KeyValue::describe) have defaults. [`MemoryKeyValue`] is a complete example.
+#[async_trait]
+pub trait KeyValue: Send + Sync {
+    /// What and where the service is, for error messages (default: `key/value`).
+    fn describe(&self) -> String {
+        "key/value".to_owned()
+    }
+
+    /// The value of `key` and its version; `None` when the key does not exist.
+    async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u64)>, KvError>;
+
+    /// Writes `value` to `key` only if the key is at `expected` (`None`: only if the key does not exist).
+    ///
+    /// Returns `Ok(Ok(new_version))` when written, `Ok(Err(actual))` when the key was elsewhere (`actual` is
+    /// its current version, `None` if it does not exist), and `Err` when the service failed.
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+    ) -> Result<Result<u64, Option<u64>>, KvError>;
+
+    /// Writes `value` to `key` whatever is there; returns the new version.
+    ///
+    /// The default retries [`get`](KeyValue::get) + [`compare_and_set`](KeyValue::compare_and_set) up to
+    /// [`MAX_SET_ATTEMPTS`] times; override it when the service has a plain write.
+    async fn set(&self, key: &str, value: &[u8]) -> Result<u64, KvError> {
+        for _ in 0..MAX_SET_ATTEMPTS {
+            let current = self.get(key).await?.map(|(_, version)| version);
+            if let Ok(version) = self.compare_and_set(key, current, value).await? {
+                return Ok(version);
+            }
+        }
+        Err(KvError::new(format!("set {key}: still contended after {MAX_SET_ATTEMPTS} attempts")))
+    }
+
+    /// Deletes `key`; `false` when it did not exist.
+    async fn delete(&self, key: &str) -> Result<bool, KvError>;
+
+    /// Every key that starts with `prefix`, sorted.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, KvError>;
+}
+
+#[async_trait]
+impl<K: KeyValue + ?Sized> KeyValue for Arc<K> {
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+    async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u64)>, KvError> {
+        (**self).get(key).await
+    }
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+    ) -> Result<Result<u64, Option<u64>>, KvError> {
+        (**self).compare_and_set(key, expected, value).await
+    }
+    async fn set(&self, key: &str, value: &[u8]) -> Result<u64, KvError> {
+        (**self).set(key, value).await
+    }
+    async fn delete(&self, key: &str) -> Result<bool, KvError> {
+        (**self).delete(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, KvError> {
+        (**self).list(prefix).await
+    }
+}
+
+/// An in-memory [`KeyValue`]. Clones share the same data (like two connections to one server); versions
+/// come from one counter, so they never repeat.
+///
+/// ```
+/// use zelavis_registry::store::kv::{KeyValue, MemoryKeyValue};
+///
+/// # futures::executor::block_on(async {
+/// let kv = MemoryKeyValue::new();
+/// let v1 = kv.compare_and_set("k", None, b"one").await?.expect("k did not exist");
+/// // A second create loses and learns the current version.
+/// assert_eq!(kv.compare_and_set("k", None, b"two").await?, Err(Some(v1)));
+/// assert_eq!(kv.get("k").await?, Some((b"one".to_vec(), v1)));
+/// # Ok::<(), zelavis_registry::store::kv::KvError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MemoryKeyValue {
+    inner: Arc<Mutex<MemoryEntries>>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryEntries {
+    entries: BTreeMap<String, (Vec<u8>, u64)>,
+    last_version: u64,
+}
+
+impl MemoryEntries {
+    fn write(&mut self, key: &str, value: &[u8]) -> u64 {
+        self.last_version += 1;
+        self.entries.insert(key.to_owned(), (value.to_vec(), self.last_version));
+        self.last_version
+    }
+}
+
+impl MemoryKeyValue {
+    /// An empty key/value map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, MemoryEntries> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl KeyValue for MemoryKeyValue {
+    fn describe(&self) -> String {
+        "memory key/value".to_owned()
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u64)>, KvError> {
+        Ok(self.lock().entries.get(key).cloned())
+    }
+
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+    ) -> Result<Result<u64, Option<u64>>, KvError> {
+        let mut memory = self.lock();
+        let actual = memory.entries.get(key).map(|(_, version)| *version);
+        if actual != expected {
+            return Ok(Err(actual));
+        }
+        Ok(Ok(memory.write(key, value)))
+    }
+
+    async fn set(&self, key: &str, value: &[u8]) -> Result<u64, KvError> {
+        Ok(self.lock().write(key, value))
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, KvError> {
+        Ok(self.lock().entries.remove(key).is_some())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, KvError> {
+        let memory = self.lock();
+        Ok(memory
+            .entries
+            .range::<str, _>(prefix..)
+            .map(|(key, _)| key)
+            .take_while(|key| key.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+}
+
+/// Registry state over a [`KeyValue`] service, under a key prefix; see the [module documentation](self) for
+/// the keys and the consistency rules.
+///
+/// Clones share the service (`K`'s clone decides how: [`MemoryKeyValue`] clones share data), so a clone is
+/// a second client of the same data.
+///
+/// ```
+/// use zelavis_registry::prelude::*;
+/// use zelavis_registry::store::kv::{KeyValue, KvStore, MemoryKeyValue};
+///
+/// # futures::executor::block_on(async {
+/// let store = KvStore::new(MemoryKeyValue::new(), "app");
+/// let r1 = store.save(&Scope::Default, &RegistryState::default(), Revision::NONE).await?;
+/// assert!(store.kv().get("app/state/default").await?.is_some());
+///
+/// // Another client: a stale save is refused.
+/// let other = store.clone();
+/// let stale = other.save(&Scope::Default, &RegistryState::default(), Revision::NONE).await;
+/// assert!(stale.is_err_and(|e| e.is_conflict()));
+///
+/// // The ledger: the first recording wins.
+/// let shop = Name::parse("@acme/shop")?;
+/// assert!(store.record_migration(&shop, "001-orders").await?);
+/// assert!(!other.record_migration(&shop, "001-orders").await?);
+/// assert_eq!(store.migration_key(&shop, "001-orders"), "app/migrations/@acme/shop/001-orders");
+/// # let _ = r1;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct KvStore<K> {
+    kv: K,
+    /// The prefix with its trailing `/`, or empty.
+    root: String,
+}
+
+impl<K: KeyValue> KvStore<K> {
+    /// A store keeping its keys under `prefix` of `kv` (a trailing `/` is ignored; empty means the top level).
+    pub fn new(kv: K, prefix: impl Into<String>) -> Self {
+        let prefix = prefix.into();
+        let trimmed = prefix.trim_end_matches('/');
+        let root = if trimmed.is_empty() {
+            String::new()
+        } else {
+            format!("{trimmed}/")
+        };
+        Self { kv, root }
+    }
+
+    /// The key/value service.
+    pub fn kv(&self) -> &K {
+        &self.kv
+    }
+
+    /// The prefix, without a trailing `/`.
+    pub fn prefix(&self) -> &str {
+        self.root.strip_suffix('/').unwrap_or(&self.root)
+    }
+
+    /// The key of `scope`'s document: `<prefix>/state/<scope key>`.
+    pub fn state_key(&self, scope: &Scope) -> String {
+        format!("{}state/{}", self.root, scope.key())
+    }
+
+    /// The key of the ledger record of migration `id` of `plugin`: `<prefix>/migrations/<plugin>/<id>`.
+    pub fn migration_key(&self, plugin: &Name, id: &str) -> String {
+        format!("{}migrations/{plugin}/{id}", self.root)
+    }
+
+    /// Every scope with a stored document, sorted by key (keys under `state/` that name no scope are skipped).
+    pub async fn scopes(&self) -> Result<Vec<Scope>, StoreError> {
+        let prefix = format!("{}state/", self.root);
+        let keys = self.kv.list(&prefix).await.map_err(|e| self.backend(&format!("cannot list {prefix}"), &e))?;
+        Ok(keys
+            .iter()
+            .filter_map(|key| key.strip_prefix(&prefix).and_then(|scope| scope.parse().ok()))
+            .collect())
+    }
+
+    fn backend(&self, what: &str, error: &KvError) -> StoreError {
+        StoreError::Backend {
+            store: self.describe(),
+            message: format!("{what}: {error}"),
+        }
+    }
+
+    /// The document at `key`, its revision and the key's version (`None`: no document, revision 0).
+    async fn read(&self, key: &str) -> Result<(Stored, Option<u64>), StoreError> {
+        match self.kv.get(key).await.map_err(|e| self.backend(&format!("cannot read {key}"), &e))? {
+            None => Ok((Stored::default(), None)),
+            Some((bytes, version)) => {
+                let (state, revision) = decode_document(&bytes, &self.describe(), key)?;
+                Ok((Stored { state, revision }, Some(version)))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl<K: KeyValue> RegistryStore for KvStore<K> {
+    /// `key/value store <service> at <prefix>`.
+    fn describe(&self) -> String {
+        format!("key/value store {} at {:?}", self.kv.describe(), self.prefix())
+    }
+
+    async fn load(&self, scope: &Scope) -> Result<Stored, StoreError> {
+        Ok(self.read(&self.state_key(scope)).await?.0)
+    }
+
+    async fn save(&self, scope: &Scope, state: &RegistryState, expected: Revision) -> Result<Revision, StoreError> {
+        let key = self.state_key(scope);
+        // A corrupt or newer-format document fails here and is never overwritten.
+        let (current, version) = self.read(&key).await?;
+        let conflict = |actual| StoreError::Conflict {
+            store: self.describe(),
+            scope: scope.key(),
+            expected,
+            actual,
+        };
+        if current.revision != expected {
+            return Err(conflict(current.revision));
+        }
+        if current.revision.0 == u64::MAX {
+            return Err(self.backend(&format!("cannot write {key}"), &KvError::new("the revision cannot grow")));
+        }
+        let revision = current.revision.next();
+        let written = self
+            .kv
+            .compare_and_set(&key, version, &encode_document(state, revision))
+            .await
+            .map_err(|e| self.backend(&format!("cannot write {key}"), &e))?;
+        match written {
+            Ok(_) => Ok(revision),
+            // Someone wrote between our read and our write: report where the store is now.
+            Err(_) => Err(conflict(self.read(&key).await?.0.revision)),
+        }
+    }
+
+    async fn migration_applied(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+        let key = self.migration_key(plugin, id);
+        let found = self.kv.get(&key).await.map_err(|e| self.backend(&format!("cannot read {key}"), &e))?;
+        Ok(found.is_some())
+    }
+
+    async fn record_migration(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+        let key = self.migration_key(plugin, id);
+        let record = serde_json::json!({ "plugin": plugin.as_str(), "id": id }).to_string();
+        let created = self
+            .kv
+            .compare_and_set(&key, None, record.as_bytes())
+            .await
+            .map_err(|e| self.backend(&format!("cannot write {key}"), &e))?;
+        Ok(created.is_ok())
+    }
+}

@@ -1,0 +1,302 @@
+//! Stores: where registry state lives between restarts and between hosts.
+//!
+//! A [`RegistryStore`] keeps one [`RegistryState`] per [`Scope`] (the default scope and named tenant scopes
+//! that never see each other's records), each with a [`Revision`]. Every save names the revision it was based
+//! on and fails with [`StoreError::Conflict`] when someone else wrote in between (compare-and-swap), so two
+//! hosts never silently overwrite each other. Stores that can publish changes return a stream from
+//! [`RegistryStore::watch`]; a change carries only `{scope, revision}` — a hint to re-read, never the data.
+//!
+//! Every store also persists the migration ledger: [`StoreLedger`] adapts any store to
+//! [`MigrationLedger`](crate::ledger::MigrationLedger).
+//!
+//! Backends: [`memory`], [`file`], [`kv`] (over a small [`KeyValue`](kv::KeyValue) trait), `sqlite` (feature
+//! `sqlite`, on by default), `postgres` (feature `postgres`) and `redis` (feature `redis`). The
+//! [`conformance`] kit runs the same behavioural suite against any of them, and against a host adapter's own.
+
+pub mod conformance;
+mod document;
+pub mod memory;
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use zelavis_core::name::{Name, NameError};
+
+use crate::ledger::{LedgerError, MigrationLedger};
+use crate::state::RegistryState;
+
+pub use document::{FORMAT_VERSION, decode_document, encode_document};
+
+/// Whose state: the host's default scope, or one tenant's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    /// The host's own state.
+    Default,
+    /// One tenant's state, isolated from every other scope.
+    Tenant(Name),
+}
+
+impl Scope {
+    /// A tenant scope.
+    pub fn tenant(name: &str) -> Result<Self, NameError> {
+        Name::parse(name).map(Scope::Tenant)
+    }
+
+    /// The scope as a key: `default` or `tenant:<name>`.
+    pub fn key(&self) -> String {
+        match self {
+            Scope::Default => "default".to_owned(),
+            Scope::Tenant(name) => format!("tenant:{name}"),
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key())
+    }
+}
+
+/// A scope key that is neither `default` nor `tenant:<valid name>`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("scope key {key:?} is not \"default\" or \"tenant:<name>\"")]
+pub struct InvalidScope {
+    /// The offending key.
+    pub key: String,
+}
+
+impl FromStr for Scope {
+    type Err = InvalidScope;
+    fn from_str(key: &str) -> Result<Self, Self::Err> {
+        if key == "default" {
+            return Ok(Scope::Default);
+        }
+        key.strip_prefix("tenant:")
+            .and_then(|name| Name::parse(name).ok())
+            .map(Scope::Tenant)
+            .ok_or_else(|| InvalidScope { key: key.to_owned() })
+    }
+}
+
+/// How many times a scope's state has been written; `Revision(0)` means never.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Revision(pub u64);
+
+impl Revision {
+    /// The revision of a scope never written.
+    pub const NONE: Revision = Revision(0);
+
+    /// The revision after this one.
+    #[must_use]
+    pub fn next(self) -> Revision {
+        Revision(self.0 + 1)
+    }
+}
+
+impl fmt::Display for Revision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "r{}", self.0)
+    }
+}
+
+/// A loaded state and the revision it is at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    /// The state.
+    pub state: RegistryState,
+    /// Its revision; pass it back to [`RegistryStore::save`].
+    pub revision: Revision,
+}
+
+/// A hint that a scope changed: re-read it when `revision` is newer than what you have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The scope that changed.
+    pub scope: Scope,
+    /// Its new revision.
+    pub revision: Revision,
+}
+
+/// Why a store operation failed. Every variant names the store and, where it applies, the location.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Someone else wrote since the revision this save was based on.
+    #[error("{store}: conflict in scope {scope}: save was based on {expected} but the store is at {actual}")]
+    Conflict {
+        /// The store.
+        store: String,
+        /// The scope.
+        scope: String,
+        /// The revision the save was based on.
+        expected: Revision,
+        /// The revision in the store.
+        actual: Revision,
+    },
+    /// The stored document has a newer format than this build reads; it is left untouched.
+    #[error("{store}: {location} has format {found}, newer than the {supported} this build reads; upgrade zelavis")]
+    NewerFormat {
+        /// The store.
+        store: String,
+        /// Where (a file, a key, a row).
+        location: String,
+        /// The format found.
+        found: u64,
+        /// The newest format this build reads.
+        supported: u64,
+    },
+    /// The stored data cannot be read; it is never silently replaced.
+    #[error("{store}: {location} is corrupt: {reason}")]
+    Corrupt {
+        /// The store.
+        store: String,
+        /// Where.
+        location: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The backend failed (I/O, connection, query).
+    #[error("{store}: {message}")]
+    Backend {
+        /// The store.
+        store: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+impl StoreError {
+    /// Whether this is a [`StoreError::Conflict`] (load, re-apply your change, save again).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. })
+    }
+}
+
+/// Persists registry state per scope with compare-and-swap revisions, and the migration ledger.
+///
+/// Host adapters implement `load`, `save`, `migration_applied` and `record_migration`; `watch` is optional.
+/// Run [`conformance::run`] against your implementation to check it behaves like the built-in stores.
+#[async_trait]
+pub trait RegistryStore: Send + Sync {
+    /// What and where this store is, for error messages (e.g. `sqlite .zelavis/registry.db`).
+    fn describe(&self) -> String;
+
+    /// The state of `scope` and its revision (an empty state at [`Revision::NONE`] when never written).
+    async fn load(&self, scope: &Scope) -> Result<Stored, StoreError>;
+
+    /// Writes `state` to `scope` if the store is still at `expected`; returns the new revision, or
+    /// [`StoreError::Conflict`] naming both revisions. A failed save leaves the previous state intact.
+    async fn save(&self, scope: &Scope, state: &RegistryState, expected: Revision) -> Result<Revision, StoreError>;
+
+    /// A stream of change hints, for stores that can publish them (`None` otherwise: poll with `load`).
+    async fn watch(&self) -> Result<Option<BoxStream<'static, Change>>, StoreError> {
+        Ok(None)
+    }
+
+    /// Whether migration `id` of `plugin` is recorded as applied.
+    async fn migration_applied(&self, plugin: &Name, id: &str) -> Result<bool, StoreError>;
+
+    /// Records migration `id` of `plugin` as applied; `false` when it already was. Idempotent and atomic: a
+    /// migration is never recorded twice or lost.
+    async fn record_migration(&self, plugin: &Name, id: &str) -> Result<bool, StoreError>;
+}
+
+/// How many times [`update_state`] retries after a conflict before giving up.
+pub const MAX_UPDATE_ATTEMPTS: usize = 64;
+
+/// Loads `scope`, applies `change` and saves, retrying on conflict (someone else wrote in between) with a fresh
+/// load each time, so concurrent writers never lose each other's changes. Returns what was saved.
+///
+/// ```
+/// use zelavis_registry::prelude::*;
+/// use zelavis_registry::store::{memory::MemoryStore, update_state};
+///
+/// # futures::executor::block_on(async {
+/// let store = MemoryStore::new();
+/// let saved = update_state(&store, &Scope::Default, |state| {
+///     state.upsert(StateRecord::new(Name::parse("shop").unwrap(), Status::Installed));
+/// }).await?;
+/// assert_eq!(saved.revision, Revision(1));
+/// # Ok::<(), StoreError>(())
+/// # }).unwrap();
+/// ```
+pub async fn update_state<S, F>(store: &S, scope: &Scope, mut change: F) -> Result<Stored, StoreError>
+where
+    S: RegistryStore + ?Sized,
+    F: FnMut(&mut RegistryState) + Send,
+{
+    let mut last = None;
+    for _ in 0..MAX_UPDATE_ATTEMPTS {
+        let mut stored = store.load(scope).await?;
+        change(&mut stored.state);
+        match store.save(scope, &stored.state, stored.revision).await {
+            Ok(revision) => {
+                return Ok(Stored {
+                    state: stored.state,
+                    revision,
+                });
+            }
+            Err(conflict) if conflict.is_conflict() => last = Some(conflict),
+            Err(other) => return Err(other),
+        }
+    }
+    Err(last.unwrap_or_else(|| StoreError::Backend {
+        store: store.describe(),
+        message: "update_state gave up".to_owned(),
+    }))
+}
+
+/// Any [`RegistryStore`] as a [`MigrationLedger`] for the runtime.
+#[derive(Debug, Clone)]
+pub struct StoreLedger<S>(pub S);
+
+fn ledger_error(error: &StoreError, store: String) -> LedgerError {
+    LedgerError {
+        ledger: store,
+        message: error.to_string(),
+    }
+}
+
+#[async_trait]
+impl<S: RegistryStore> MigrationLedger for StoreLedger<S> {
+    async fn is_applied(&self, plugin: &Name, id: &str) -> Result<bool, LedgerError> {
+        self.0
+            .migration_applied(plugin, id)
+            .await
+            .map_err(|e| ledger_error(&e, self.0.describe()))
+    }
+
+    async fn record(&self, plugin: &Name, id: &str) -> Result<bool, LedgerError> {
+        self.0
+            .record_migration(plugin, id)
+            .await
+            .map_err(|e| ledger_error(&e, self.0.describe()))
+    }
+}
+
+#[async_trait]
+impl<S: RegistryStore + ?Sized> RegistryStore for std::sync::Arc<S> {
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+    async fn load(&self, scope: &Scope) -> Result<Stored, StoreError> {
+        (**self).load(scope).await
+    }
+    async fn save(&self, scope: &Scope, state: &RegistryState, expected: Revision) -> Result<Revision, StoreError> {
+        (**self).save(scope, state, expected).await
+    }
+    async fn watch(&self) -> Result<Option<BoxStream<'static, Change>>, StoreError> {
+        (**self).watch().await
+    }
+    async fn migration_applied(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+        (**self).migration_applied(plugin, id).await
+    }
+    async fn record_migration(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+        (**self).record_migration(plugin, id).await
+    }
+}
