@@ -1,11 +1,16 @@
 //! A host's first ten minutes with the registry: ordered activation with failure isolation, children under a
-//! reviewed extension point, a dependency chain, hooks and a price filter, then a plugin disabled at run time.
+//! reviewed extension point, a dependency chain, hooks and a price filter, then a plugin toggled at run time.
 //!
-//! Run it with `cargo run --example ecommerce`.
+//! Install state lives in SQLite at `.zelavis/registry.db`: each run starts from what the previous run saved,
+//! then toggles paypal (disabled if it was enabled, enabled if it was disabled) and saves again.
+//!
+//! Run it with `cargo run --example ecommerce` (twice, to see the state carried over).
 
 use std::sync::Arc;
 
 use zelavis::registry::prelude::*;
+use zelavis::registry::store::sqlite::SqliteStore;
+use zelavis::registry::store::update_state;
 
 /// What the shop hands its payment providers.
 #[derive(Debug, Default, Clone)]
@@ -136,7 +141,24 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         RegistryEntry::installed(provider("paypal")?),
         RegistryEntry::installed(provider("xyz-payments")?),
     ])?;
-    let (runtime, report) = Runtime::builder(registry).start().await;
+
+    // The embedded default store: nothing to install or start.
+    let store = SqliteStore::open(".zelavis/registry.db")?;
+    let scope = Scope::Default;
+    let stored = store.load(&scope).await?;
+    let registry = if stored.revision == Revision::NONE {
+        println!("first run: no saved state in {}; saving the defaults", store.describe());
+        store.save(&scope, &registry.serialize_state(), Revision::NONE).await?;
+        registry
+    } else {
+        println!("state loaded from {} at {}", store.describe(), stored.revision);
+        registry.apply_state(&stored.state).into_registry()
+    };
+
+    let (runtime, report) = Runtime::builder(registry)
+        .ledger(std::sync::Arc::new(StoreLedger(store.clone())))
+        .start()
+        .await;
     println!("activation report:\n{report}");
 
     println!("emitting order.created:");
@@ -145,10 +167,32 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("  {} handler(s) ran, {} failed\n", summary.ran, summary.failures.len());
 
     println!("payment providers: {:?}", providers(&runtime));
-    let report = runtime.disable("paypal", Cascade::No).await?;
-    println!("disabled paypal at run time, no restart:\n{report}");
+    let paypal_on = runtime.is_active("paypal").await;
+    let report = if paypal_on {
+        runtime.disable("paypal", Cascade::No).await?
+    } else {
+        runtime.enable("paypal").await?
+    };
+    let verb = if paypal_on { "disabled" } else { "enabled" };
+    println!("{verb} paypal at run time, no restart:\n{report}");
     println!("payment providers: {:?}", providers(&runtime));
 
-    println!("\nhealth: {}", serde_json::to_string(&runtime.health())?);
+    let status = if paypal_on {
+        Status::Available
+    } else {
+        Status::Installed
+    };
+    let saved = update_state(&store, &scope, |state| {
+        if let Ok(name) = Name::parse("paypal") {
+            state.upsert(StateRecord::new(name, status));
+        }
+    })
+    .await?;
+    println!(
+        "\nsaved to {} at {}: run again to start with paypal {verb}",
+        store.describe(),
+        saved.revision
+    );
+    println!("health: {}", serde_json::to_string(&runtime.health())?);
     Ok(())
 }

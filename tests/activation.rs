@@ -365,7 +365,7 @@ fn children_of_a_failed_parent_are_skipped() {
 }
 
 #[test]
-#[ignore = "bug: children of a parent skipped by planning (e.g. missing dependency) are absent from the report"]
+
 fn children_of_a_skipped_parent_are_reported() {
     let shop = PluginDef::builder("shop")
         .version("1.0.0")

@@ -197,11 +197,11 @@ fn everything(name: &'static str) -> PluginDef {
     PluginDef::builder(name)
         .version("1.0.0")
         .permissions(Permission::ALL)
-        .menu(Menu::new("Everything").path("/everything").page(Page::new(
-            "home",
-            "Home",
-            |_| "<p>home</p>",
-        )))
+        .menu(
+            Menu::new("Everything")
+                .path("/everything")
+                .page(Page::new("home", "Home", |_| "<p>home</p>")),
+        )
         .setup(move |cx| {
             cx.register_service(ServiceDef::new(Name::parse(&format!("{name}-service"))?))?;
             cx.register_route(Route::new(Method::GET, "/ping", |_| async {
@@ -273,8 +273,8 @@ fn install_activates_only_the_new_plugin() {
     assert_eq!((setups.of("old"), setups.of("new")), (1, 1));
     assert_eq!(active(&runtime), ["old", "new"]);
 
-    let available = block_on(runtime.install(RegistryEntry::available(counted(&setups, "later").build().unwrap())))
-        .unwrap();
+    let available =
+        block_on(runtime.install(RegistryEntry::available(counted(&setups, "later").build().unwrap()))).unwrap();
     assert!(available.plugins.is_empty());
     assert_eq!(setups.of("later"), 0);
 }
@@ -288,12 +288,10 @@ fn update_recomposes_the_plugin_and_its_dependents_only() {
         RegistryEntry::installed(counted(&setups, "other").build().unwrap()),
     ]);
     let change = block_on(runtime.update(counted(&setups, "base").version("1.1.0").build().unwrap())).unwrap();
-    assert_eq!(change.outcome("base"), Some(&Outcome::Activated), "{change}");
-    assert_eq!(change.outcome("app"), Some(&Outcome::Activated), "{change}");
-    assert_eq!(
-        (setups.of("base"), setups.of("app"), setups.of("other")),
-        (2, 2, 1)
-    );
+    let last = |name: &str| change.plugins.iter().rev().find(|p| p.name == name).map(|p| &p.outcome);
+    assert_eq!(last("base"), Some(&Outcome::Activated), "{change}");
+    assert_eq!(last("app"), Some(&Outcome::Activated), "{change}");
+    assert_eq!((setups.of("base"), setups.of("app"), setups.of("other")), (2, 2, 1));
     let registry = block_on(runtime.registry());
     assert_eq!(registry.get("base").unwrap().plugin.version().to_string(), "1.1.0");
     assert_eq!(registry.position("base"), Some(0));
@@ -306,18 +304,27 @@ fn no_controller_answers_pending() {
     assert!(!controller.capabilities().supports_runtime_install);
     let answer = block_on(controller.install(&n("anything")));
     assert_eq!(answer.state, ControllerState::Pending);
-    assert!(answer.message.contains("no activation controller"), "{}", answer.message);
+    assert!(
+        answer.message.contains("no activation controller"),
+        "{}",
+        answer.message
+    );
     let answer = block_on(controller.uninstall(&n("anything")));
     assert_eq!(answer.state, ControllerState::Pending);
 }
 
+fn controller_over(entries: impl IntoIterator<Item = RegistryEntry>) -> (Runtime, RuntimeGraphController) {
+    let (runtime, _) = start(entries);
+    let controller = RuntimeGraphController::new(runtime.clone());
+    (runtime, controller)
+}
+
 #[test]
-fn runtime_graph_controller_changes_the_live_runtime() {
-    let (runtime, _) = start([
+fn runtime_graph_controller_installs_into_the_live_runtime() {
+    let (runtime, controller) = controller_over([
         RegistryEntry::available(everything("later")),
         RegistryEntry::installed(everything("now")),
     ]);
-    let controller = RuntimeGraphController::new(runtime.clone());
     let capabilities = controller.capabilities();
     assert_eq!(capabilities.strategy, Strategy::RuntimeGraph);
     assert!(capabilities.supports_runtime_install);
@@ -326,12 +333,33 @@ fn runtime_graph_controller_changes_the_live_runtime() {
     assert_eq!(answer.state, ControllerState::Active, "{}", answer.message);
     assert!(block_on(runtime.is_active("later")));
     assert!(runtime.services().get("later-service").is_some());
+    assert_eq!(active(&runtime), ["now", "later"]);
+}
 
-    let answer = block_on(controller.uninstall(&n("now")));
+#[test]
+
+fn runtime_graph_controller_uninstalls_from_the_live_runtime() {
+    let (runtime, controller) = controller_over([
+        RegistryEntry::installed(everything("gone")),
+        RegistryEntry::installed(everything("kept")),
+    ]);
+    let answer = block_on(controller.uninstall(&n("gone")));
+    assert!(block_on(runtime.registry()).get("gone").is_none());
+    assert!(runtime.services().get("gone-service").is_none());
+    assert_eq!(active(&runtime), ["kept"]);
     assert_eq!(answer.state, ControllerState::Active, "{}", answer.message);
-    assert!(block_on(runtime.registry()).get("now").is_none());
-    assert!(runtime.services().get("now-service").is_none());
-    assert_eq!(active(&runtime), ["later"]);
+}
+
+#[test]
+
+fn runtime_graph_controller_updates_the_live_runtime() {
+    let (runtime, controller) = controller_over([RegistryEntry::installed(everything("shop"))]);
+    let next = PluginDef::builder("shop").version("2.0.0").build().unwrap();
+    let answer = block_on(controller.update(next));
+    let registry = block_on(runtime.registry());
+    assert_eq!(registry.get("shop").unwrap().plugin.version().to_string(), "2.0.0");
+    assert!(block_on(runtime.is_active("shop")));
+    assert_eq!(answer.state, ControllerState::Active, "{}", answer.message);
 }
 
 #[test]
@@ -339,7 +367,9 @@ fn runtime_failures_are_counted_in_health() {
     let hooks = PluginDef::builder("flaky-hooks")
         .permission(Permission::HooksSubscribe)
         .setup(|cx| {
-            cx.subscribe(Subscription::hook_sync(&TICK, 0, |_| Err(HandlerError::new("hook broke"))))?;
+            cx.subscribe(Subscription::hook_sync(&TICK, 0, |_| {
+                Err(HandlerError::new("hook broke"))
+            }))?;
             cx.subscribe(Subscription::hook_sync(&TICK, 1, |_| panic!("hook exploded")))?;
             Ok(())
         })
@@ -356,9 +386,11 @@ fn runtime_failures_are_counted_in_health() {
         .build()
         .unwrap();
     let page = PluginDef::builder("flaky-page")
-        .menu(Menu::new("Flaky").path("/flaky").page(Page::new("home", "Home", |_| {
-            Err::<&str, _>("render broke")
-        })))
+        .menu(
+            Menu::new("Flaky")
+                .path("/flaky")
+                .page(Page::new("home", "Home", |_| Err::<&str, _>("render broke"))),
+        )
         .build()
         .unwrap();
     let (runtime, report) = start([
@@ -447,4 +479,46 @@ async fn dispatch_sees_all_or_none_of_a_plugin_during_recomposition() {
         assert_eq!(seen.iter().sum::<usize>(), ITERATIONS);
     }
     assert_eq!(runtime.bus().emit(&TICK, 0).await.ran, 6);
+}
+
+#[test]
+
+fn a_parent_failing_to_recompose_takes_its_dependents_down() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = runs.clone();
+    let shop = PluginDef::builder("shop")
+        .version("1.0.0")
+        .extension_point(PAYMENTS.declare().policy(Policy::Open))
+        .setup_async(move |cx| {
+            let counter = counter.clone();
+            async move {
+                if counter.fetch_add(1, Ordering::SeqCst) > 0 {
+                    return Err(SetupError::msg("second setup fails"));
+                }
+                let mut api = PaymentsApi::default();
+                cx.extend(&PAYMENTS, &mut api).await?;
+                Ok(())
+            }
+        })
+        .build()
+        .unwrap();
+    let setups = Setups::default();
+    let (runtime, report) = start([
+        RegistryEntry::installed(shop),
+        RegistryEntry::installed(provider(&setups, "stripe")),
+        RegistryEntry::installed(
+            PluginDef::builder("inventory")
+                .dependency("shop", None)
+                .build()
+                .unwrap(),
+        ),
+    ]);
+    assert!(report.all_activated(), "{report}");
+
+    let change = block_on(runtime.disable("stripe", Cascade::No)).unwrap();
+    assert!(!block_on(runtime.is_active("shop")), "{change}");
+    assert!(
+        !block_on(runtime.is_active("inventory")),
+        "a dependent stays active while its dependency is not:\n{change}"
+    );
 }

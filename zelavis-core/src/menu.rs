@@ -2,12 +2,13 @@
 //! and the rules a menu must follow.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::page::{MenuPage, Page, PageId, PageIdError};
+use crate::page::{MenuPage, Page, PageIdError, validate_page_id};
 use crate::surface::Surface;
 
 /// A menu entry with optional page and nested items.
@@ -217,6 +218,8 @@ pub enum MenuProblem {
 /// ```
 pub fn validate_menu<P: MenuPage>(menu: &Menu<P>, at: &str, owner: MenuOwner) -> Vec<(String, MenuProblem)> {
     let mut walk = Walk {
+        at,
+        nodes: Vec::with_capacity(menu.len()),
         problems: Vec::new(),
         paths: HashMap::new(),
         page_ids: HashMap::new(),
@@ -230,65 +233,96 @@ pub fn validate_menu<P: MenuPage>(menu: &Menu<P>, at: &str, owner: MenuOwner) ->
     if menu.path.is_none() && menu.items.is_empty() {
         walk.problems.push((at.to_owned(), MenuProblem::EmptyTopLevel));
     }
-    walk.node(menu, at, true);
+    walk.node(menu, None, 0);
     walk.problems
 }
 
-struct Walk {
+/// Walks a menu tree depth first. Locations are kept as (parent, position) links and only formatted into
+/// `menu.items[1].page.id` text when a problem is reported, so a valid menu costs no string building.
+struct Walk<'m> {
+    at: &'m str,
+    /// For each node in visit order: its parent's index and its position among the parent's items.
+    nodes: Vec<(Option<usize>, usize)>,
     problems: Vec<(String, MenuProblem)>,
-    paths: HashMap<String, String>,
-    page_ids: HashMap<String, String>,
+    paths: HashMap<&'m str, usize>,
+    page_ids: HashMap<&'m str, usize>,
 }
 
-impl Walk {
-    fn node<P: MenuPage>(&mut self, menu: &Menu<P>, at: &str, top: bool) {
-        if menu.title.trim().is_empty() {
-            self.problems.push((format!("{at}.title"), MenuProblem::EmptyTitle));
+impl<'m> Walk<'m> {
+    fn location(&self, node: usize, field: &str) -> String {
+        let mut positions = Vec::new();
+        let mut current = Some(node);
+        while let Some(index) = current {
+            let (parent, position) = self.nodes[index];
+            if parent.is_some() {
+                positions.push(position);
+            }
+            current = parent;
         }
-        if !top && let Some(surface) = menu.surface {
-            self.problems
-                .push((format!("{at}.surface"), MenuProblem::NestedSurface { surface }));
+        let mut out = self.at.to_owned();
+        for position in positions.iter().rev() {
+            let _ = write!(out, ".items[{position}]");
+        }
+        if !field.is_empty() {
+            out.push('.');
+            out.push_str(field);
+        }
+        out
+    }
+
+    fn report(&mut self, node: usize, field: &str, problem: MenuProblem) {
+        let at = self.location(node, field);
+        self.problems.push((at, problem));
+    }
+
+    fn node<P: MenuPage>(&mut self, menu: &'m Menu<P>, parent: Option<usize>, position: usize) {
+        let index = self.nodes.len();
+        self.nodes.push((parent, position));
+        if menu.title.trim().is_empty() {
+            self.report(index, "title", MenuProblem::EmptyTitle);
+        }
+        if parent.is_some()
+            && let Some(surface) = menu.surface
+        {
+            self.report(index, "surface", MenuProblem::NestedSurface { surface });
         }
         if let Some(path) = &menu.path {
-            let here = format!("{at}.path");
             match check_path(path) {
-                Err(problem) => self.problems.push((here, problem)),
+                Err(problem) => self.report(index, "path", problem),
                 Ok(()) => {
-                    if let Some(first) = self.paths.get(path) {
+                    if let Some(&first) = self.paths.get(path.as_str()) {
                         let problem = MenuProblem::DuplicatePath {
                             path: path.clone(),
-                            first: first.clone(),
+                            first: self.location(first, "path"),
                         };
-                        self.problems.push((here, problem));
+                        self.report(index, "path", problem);
                     } else {
-                        self.paths.insert(path.clone(), here);
+                        self.paths.insert(path, index);
                     }
                 }
             }
         }
         if let Some(page) = &menu.page {
-            let here = format!("{at}.page.id");
-            match PageId::parse(page.id()) {
-                Err(e) => self.problems.push((here, e.into())),
-                Ok(_) => {
-                    if let Some(first) = self.page_ids.get(page.id()) {
+            match validate_page_id(page.id()) {
+                Err(e) => self.report(index, "page.id", e.into()),
+                Ok(()) => {
+                    if let Some(&first) = self.page_ids.get(page.id()) {
                         let problem = MenuProblem::DuplicatePageId {
                             id: page.id().to_owned(),
-                            first: first.clone(),
+                            first: self.location(first, "page.id"),
                         };
-                        self.problems.push((here, problem));
+                        self.report(index, "page.id", problem);
                     } else {
-                        self.page_ids.insert(page.id().to_owned(), here);
+                        self.page_ids.insert(page.id(), index);
                     }
                 }
             }
             if page.title().trim().is_empty() {
-                self.problems
-                    .push((format!("{at}.page.title"), MenuProblem::EmptyPageTitle));
+                self.report(index, "page.title", MenuProblem::EmptyPageTitle);
             }
         }
         for (i, item) in menu.items.iter().enumerate() {
-            self.node(item, &format!("{at}.items[{i}]"), false);
+            self.node(item, Some(index), i);
         }
     }
 }

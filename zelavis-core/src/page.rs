@@ -55,26 +55,7 @@ pub enum PageIdError {
 impl PageId {
     /// Parses and validates a page id.
     pub fn parse(text: &str) -> Result<Self, PageIdError> {
-        if text.is_empty() {
-            return Err(PageIdError::Empty);
-        }
-        if text.len() > MAX_PAGE_ID_LEN {
-            return Err(PageIdError::TooLong {
-                id: text.to_owned(),
-                len: text.len(),
-                max: MAX_PAGE_ID_LEN,
-            });
-        }
-        for (index, ch) in text.char_indices() {
-            let alnum = ch.is_ascii_lowercase() || ch.is_ascii_digit();
-            if !(alnum || (index > 0 && matches!(ch, '-' | '_'))) {
-                return Err(PageIdError::InvalidChar {
-                    id: text.to_owned(),
-                    ch,
-                    index,
-                });
-            }
-        }
+        validate_page_id(text)?;
         Ok(Self(text.to_owned()))
     }
 
@@ -82,6 +63,31 @@ impl PageId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Checks `text` against the page-id grammar without allocating.
+pub fn validate_page_id(text: &str) -> Result<(), PageIdError> {
+    if text.is_empty() {
+        return Err(PageIdError::Empty);
+    }
+    if text.len() > MAX_PAGE_ID_LEN {
+        return Err(PageIdError::TooLong {
+            id: text.to_owned(),
+            len: text.len(),
+            max: MAX_PAGE_ID_LEN,
+        });
+    }
+    for (index, ch) in text.char_indices() {
+        let alnum = ch.is_ascii_lowercase() || ch.is_ascii_digit();
+        if !(alnum || (index > 0 && matches!(ch, '-' | '_'))) {
+            return Err(PageIdError::InvalidChar {
+                id: text.to_owned(),
+                ch,
+                index,
+            });
+        }
+    }
+    Ok(())
 }
 
 impl fmt::Display for PageId {
@@ -336,6 +342,10 @@ pub trait MenuPage {
     fn id(&self) -> &str;
     /// The page title.
     fn title(&self) -> &str;
+    /// The page's address as written, if any (manifests carry one).
+    fn url(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl MenuPage for Page {
@@ -353,6 +363,9 @@ impl MenuPage for PageEntry {
     }
     fn title(&self) -> &str {
         &self.title
+    }
+    fn url(&self) -> Option<&str> {
+        self.url.as_deref()
     }
 }
 

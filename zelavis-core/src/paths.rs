@@ -1,8 +1,8 @@
 //! [`ApiPaths`]: where Zelavis is mounted in the host (root `/zelavis`, API `/api`, version `v1`).
 
 use std::fmt;
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::name::Name;
@@ -20,11 +20,11 @@ use crate::name::Name;
 /// assert_eq!(custom.base(), "/admin/api/v2");
 /// # Ok::<(), zelavis_core::paths::PathError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiPaths {
-    root: String,
-    prefix: String,
-    version: String,
+    root: Arc<str>,
+    prefix: Arc<str>,
+    version: Arc<str>,
 }
 
 /// Why a mount path is refused.
@@ -57,9 +57,9 @@ pub enum PathError {
 impl Default for ApiPaths {
     fn default() -> Self {
         Self {
-            root: "/zelavis".to_owned(),
-            prefix: "/api".to_owned(),
-            version: "v1".to_owned(),
+            root: Arc::from("/zelavis"),
+            prefix: Arc::from("/api"),
+            version: Arc::from("v1"),
         }
     }
 }
@@ -71,11 +71,15 @@ impl ApiPaths {
         let root = normalise("root", root)?;
         let prefix = normalise("prefix", prefix)?;
         let version = normalise("version", version)?;
-        let version = version.trim_start_matches('/').to_owned();
+        let version = version.trim_start_matches('/');
         if version.is_empty() {
             return Err(PathError::EmptyVersion);
         }
-        Ok(Self { root, prefix, version })
+        Ok(Self {
+            root: Arc::from(root),
+            prefix: Arc::from(prefix),
+            version: Arc::from(version),
+        })
     }
 
     /// The root, e.g. `/zelavis` (empty when mounted at the top level).

@@ -207,8 +207,8 @@ pub enum ExtendError {
 pub struct SetupContextBuilder {
     def: PluginDef,
     mode: PermissionMode,
-    paths: ApiPaths,
-    platform: Arc<PlatformSummary>,
+    paths: Option<ApiPaths>,
+    platform: Option<Arc<PlatformSummary>>,
     services: Services,
     children: HashMap<Name, Vec<PluginDef>>,
 }
@@ -216,13 +216,13 @@ pub struct SetupContextBuilder {
 impl SetupContextBuilder {
     /// Mount paths (default: `/zelavis`, `/api`, `v1`).
     pub fn paths(mut self, paths: ApiPaths) -> Self {
-        self.paths = paths;
+        self.paths = Some(paths);
         self
     }
 
     /// The platform summary (default: empty).
     pub fn platform(mut self, platform: Arc<PlatformSummary>) -> Self {
-        self.platform = platform;
+        self.platform = Some(platform);
         self
     }
 
@@ -250,8 +250,8 @@ impl SetupContextBuilder {
             inner: Arc::new(Inner {
                 def: self.def,
                 mode: self.mode,
-                paths: self.paths,
-                platform: self.platform,
+                paths: self.paths.unwrap_or_default(),
+                platform: self.platform.unwrap_or_default(),
                 services: self.services,
                 children: self.children,
                 state: Mutex::new(State::default()),
@@ -266,8 +266,8 @@ impl SetupContext {
         SetupContextBuilder {
             def: def.clone(),
             mode: PermissionMode::default(),
-            paths: ApiPaths::default(),
-            platform: Arc::default(),
+            paths: None,
+            platform: None,
             services: Services::default(),
             children: HashMap::new(),
         }

@@ -458,7 +458,7 @@ impl PluginBuilder {
                     owner: p.owner,
                 })
                 .collect(),
-            menu: self.menu.as_ref().map(|m| m.map_pages(&mut |p| p.entry(None))),
+            menu: self.menu.as_ref(),
             dependencies: self.dependencies,
             permissions: self.permissions,
             has_top_level_setup: self.setup.is_some(),

@@ -7,7 +7,7 @@ use zelavis_core::address::PageAddress;
 use zelavis_core::contract::ContractVersion;
 use zelavis_core::menu::{Menu, MenuOwner, validate_menu};
 use zelavis_core::name::Name;
-use zelavis_core::page::{PageEntry, PageId};
+use zelavis_core::page::{MenuPage, PageEntry, PageId};
 
 use crate::dependency::Dependency;
 use crate::error::{Problem, ProblemKind};
@@ -16,14 +16,14 @@ use crate::manifest::PluginManifest;
 use crate::permission::Permission;
 
 /// A definition as written, before any rule is checked: names and versions are still text.
-pub(crate) struct Draft {
+pub(crate) struct Draft<'a, P = PageEntry> {
     pub(crate) name: String,
     pub(crate) version: String,
     pub(crate) contract: ContractVersion,
     pub(crate) description: String,
     pub(crate) extends: Option<(String, String)>,
     pub(crate) extension_points: Vec<DraftPoint>,
-    pub(crate) menu: Option<Menu<PageEntry>>,
+    pub(crate) menu: Option<&'a Menu<P>>,
     pub(crate) dependencies: Vec<(String, Option<String>)>,
     pub(crate) permissions: Vec<Permission>,
     pub(crate) has_top_level_setup: bool,
@@ -37,9 +37,9 @@ pub(crate) struct DraftPoint {
     pub(crate) owner: Option<&'static str>,
 }
 
-impl Draft {
+impl<'a> Draft<'a, PageEntry> {
     /// The draft of an already-typed manifest, so parsed manifests pass through the same rules.
-    pub(crate) fn of_manifest(manifest: &PluginManifest) -> Self {
+    pub(crate) fn of_manifest(manifest: &'a PluginManifest) -> Self {
         Self {
             name: manifest.name.to_string(),
             version: manifest.version.to_string(),
@@ -59,7 +59,7 @@ impl Draft {
                     owner: None,
                 })
                 .collect(),
-            menu: manifest.menu.clone(),
+            menu: manifest.menu.as_ref(),
             dependencies: manifest
                 .dependencies
                 .iter()
@@ -97,7 +97,7 @@ impl Problems {
 }
 
 /// Checks every rule and returns the typed manifest, or every problem found.
-pub(crate) fn compile(draft: Draft) -> Result<PluginManifest, Vec<Problem>> {
+pub(crate) fn compile<P: MenuPage>(draft: Draft<'_, P>) -> Result<PluginManifest, Vec<Problem>> {
     let mut p = Problems::default();
     let name = p.name("name", &draft.name);
     let version = Version::parse(&draft.version)
@@ -114,7 +114,7 @@ pub(crate) fn compile(draft: Draft) -> Result<PluginManifest, Vec<Problem>> {
 
     let extension_points = points(&mut p, &draft);
     let extends = extends(&mut p, &draft);
-    if let Some(menu) = &draft.menu {
+    if let Some(menu) = draft.menu {
         for (at, problem) in validate_menu(menu, "menu", MenuOwner::Plugin) {
             p.push(at, problem);
         }
@@ -138,7 +138,7 @@ pub(crate) fn compile(draft: Draft) -> Result<PluginManifest, Vec<Problem>> {
 
     match (name, version) {
         (Some(name), Some(version)) if p.0.is_empty() => {
-            let menu = draft.menu.map(|menu| with_urls(&name, &menu));
+            let menu = draft.menu.map(|menu| with_urls(&name, menu));
             Ok(PluginManifest {
                 schema: None,
                 name,
@@ -156,7 +156,7 @@ pub(crate) fn compile(draft: Draft) -> Result<PluginManifest, Vec<Problem>> {
     }
 }
 
-fn points(p: &mut Problems, draft: &Draft) -> Vec<ExtensionPoint> {
+fn points<P>(p: &mut Problems, draft: &Draft<'_, P>) -> Vec<ExtensionPoint> {
     let mut out = Vec::new();
     let mut seen = HashMap::new();
     for (i, point) in draft.extension_points.iter().enumerate() {
@@ -213,7 +213,7 @@ fn points(p: &mut Problems, draft: &Draft) -> Vec<ExtensionPoint> {
     out
 }
 
-fn extends(p: &mut Problems, draft: &Draft) -> Option<Extends> {
+fn extends<P>(p: &mut Problems, draft: &Draft<'_, P>) -> Option<Extends> {
     let (plugin, point) = draft.extends.as_ref()?;
     if plugin == &draft.name {
         p.push(
@@ -240,7 +240,7 @@ fn extends(p: &mut Problems, draft: &Draft) -> Option<Extends> {
     })
 }
 
-fn dependencies(p: &mut Problems, draft: &Draft) -> Vec<Dependency> {
+fn dependencies<P>(p: &mut Problems, draft: &Draft<'_, P>) -> Vec<Dependency> {
     let mut out = Vec::new();
     let mut seen = HashMap::new();
     for (i, (plugin, requirement)) in draft.dependencies.iter().enumerate() {
@@ -289,15 +289,19 @@ fn address(plugin: &Name, id: &str) -> Option<String> {
         .map(|page| PageAddress::new(plugin.clone(), page).path())
 }
 
-fn check_urls(p: &mut Problems, plugin: &Name, menu: &Menu<PageEntry>, at: &str) {
+fn check_urls<P: MenuPage>(p: &mut Problems, plugin: &Name, menu: &Menu<P>, at: &str) {
+    // Locations are only formatted for a mismatch; most menus (every builder menu) carry no URLs at all.
+    if menu.pages().all(|page| page.url().is_none()) {
+        return;
+    }
     if let Some(page) = &menu.page
-        && let (Some(found), Some(expected)) = (&page.url, address(plugin, &page.id))
-        && found != &expected
+        && let (Some(found), Some(expected)) = (page.url(), address(plugin, page.id()))
+        && found != expected
     {
         p.push(
             format!("{at}.page.url"),
             ProblemKind::PageUrlMismatch {
-                found: found.clone(),
+                found: found.to_owned(),
                 expected,
             },
         );
@@ -307,9 +311,10 @@ fn check_urls(p: &mut Problems, plugin: &Name, menu: &Menu<PageEntry>, at: &str)
     }
 }
 
-fn with_urls(plugin: &Name, menu: &Menu<PageEntry>) -> Menu<PageEntry> {
+fn with_urls<P: MenuPage>(plugin: &Name, menu: &Menu<P>) -> Menu<PageEntry> {
     menu.map_pages(&mut |page| PageEntry {
-        url: address(plugin, &page.id),
-        ..page.clone()
+        id: page.id().to_owned(),
+        title: page.title().to_owned(),
+        url: address(plugin, page.id()),
     })
 }

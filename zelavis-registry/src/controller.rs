@@ -7,6 +7,7 @@ use zelavis_core::name::Name;
 use zelavis_plugin::PluginDef;
 
 use crate::registry::RegistryEntry;
+use crate::report::Outcome;
 use crate::runtime::{Cascade, Runtime};
 
 /// How a controller activates plugins.
@@ -166,17 +167,20 @@ impl RuntimeGraphController {
     }
 }
 
+/// Answers an action that should leave `name` in `wanted` (`Activated` for install and update, `Deactivated`
+/// for uninstall), judged by the last line the runtime reported for it.
 fn answer(
     action: &str,
     name: &str,
+    wanted: &crate::report::Outcome,
     result: Result<crate::report::ActivationReport, crate::runtime::RuntimeError>,
 ) -> ControllerAnswer {
     match result {
-        Ok(report) => match report.get(name).map(|p| &p.outcome) {
-            Some(crate::report::Outcome::Activated) | None => {
-                ControllerAnswer::active(format!("{action} of {name:?} is live"))
+        Ok(report) => match report.plugins.iter().rev().find(|p| p.name == name).map(|p| &p.outcome) {
+            Some(outcome) if outcome != wanted => {
+                ControllerAnswer::pending(format!("{action} of {name:?} is recorded but {outcome}"))
             }
-            Some(outcome) => ControllerAnswer::pending(format!("{action} of {name:?} is recorded but {outcome}")),
+            _ => ControllerAnswer::active(format!("{action} of {name:?} is live")),
         },
         Err(error) => ControllerAnswer::pending(format!("{action} of {name:?} was not applied: {error}")),
     }
@@ -196,23 +200,34 @@ impl ActivationController for RuntimeGraphController {
     async fn register(&self, entry: RegistryEntry) -> ControllerAnswer {
         let name = entry.name().to_string();
         let entry = RegistryEntry::available(entry.plugin);
-        answer("registration", &name, self.runtime.install(entry).await)
+        answer(
+            "registration",
+            &name,
+            &Outcome::Activated,
+            self.runtime.install(entry).await,
+        )
     }
 
     async fn install(&self, name: &Name) -> ControllerAnswer {
-        answer("install", name.as_str(), self.runtime.enable(name.as_str()).await)
+        answer(
+            "install",
+            name.as_str(),
+            &Outcome::Activated,
+            self.runtime.enable(name.as_str()).await,
+        )
     }
 
     async fn uninstall(&self, name: &Name) -> ControllerAnswer {
         answer(
             "uninstall",
             name.as_str(),
+            &Outcome::Deactivated,
             self.runtime.uninstall(name.as_str(), Cascade::No).await,
         )
     }
 
     async fn update(&self, def: PluginDef) -> ControllerAnswer {
         let name = def.name().to_string();
-        answer("update", &name, self.runtime.update(def).await)
+        answer("update", &name, &Outcome::Activated, self.runtime.update(def).await)
     }
 }

@@ -459,7 +459,22 @@ impl Runtime {
         let mut live = self.inner.live.lock().await;
         let plan = plan(&live.registry, &self.inner.options.host_contract);
         let mut report = ActivationReport::default();
-        report.plugins.extend(plan.skipped);
+        // Children of parents skipped by planning are reported with their parent's fate.
+        for skipped in &plan.skipped {
+            if let Some(children) = plan.children.get(&skipped.name) {
+                for (point, child) in children {
+                    let mut line = PluginReport::skipped(
+                        child.name().clone(),
+                        SkipReason::ParentInactive {
+                            parent: skipped.name.clone(),
+                        },
+                    );
+                    line.parent = Some((skipped.name.clone(), point.clone()));
+                    report.plugins.push(line);
+                }
+            }
+        }
+        report.plugins.splice(0..0, plan.skipped);
         for def in plan.order {
             let children = plan.children.get(def.name()).map_or(&[][..], Vec::as_slice);
             self.activate_one(&mut live, &def, children, &mut report).await;
@@ -579,7 +594,21 @@ impl Runtime {
         let def = active.def.clone();
         self.deactivate(live, parent);
         let children = accepted_children(live, parent);
-        self.activate_one(live, &def, &children, report).await;
+        if !self.activate_one(live, &def, &children, report).await {
+            // The parent is gone: its dependents go down too, still installed, waiting for it to return.
+            let dependents = active_dependents(live, parent);
+            for dependent in dependents.iter().rev() {
+                self.deactivate(live, dependent);
+            }
+            report.plugins.extend(dependents.iter().rev().map(|n| {
+                PluginReport::skipped(
+                    n.clone(),
+                    SkipReason::DependencyInactive {
+                        dependency: parent.clone(),
+                    },
+                )
+            }));
+        }
     }
 
     /// Runs the plugin's teardown and removes exactly what it and its children registered.
@@ -796,7 +825,11 @@ impl Runtime {
                 ));
             }
         }
-        let base = self.inner.options.paths.plugin_api(owner);
+        let base = if registrations.routes.is_empty() {
+            String::new()
+        } else {
+            self.inner.options.paths.plugin_api(owner)
+        };
         let routes: Vec<MountedRoute> = registrations
             .routes
             .into_iter()

@@ -85,12 +85,12 @@ impl Bus {
         let key = filter.key();
         let name = key.name;
         let snapshot = self.snapshot();
-        let list = match snapshot.lookup::<FilterFn<T>>(SubscriptionKind::Filter, &key) {
+        let list = match snapshot.lookup::<FilterFn<T>>(KIND, &key) {
             Lookup::Missing => return Filtered::unchanged(value),
             Lookup::Mismatch(expected) => {
                 return Filtered {
                     mismatch: Some(TypeMismatch {
-                        kind: SubscriptionKind::Filter,
+                        kind: KIND,
                         name,
                         expected,
                         found: std::any::type_name::<T>(),

@@ -126,20 +126,22 @@ impl Bus {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub async fn emit<E: Send + Sync + 'static>(&self, hook: &HookRef<E>, event: E) -> EmitSummary {
-        match self.emit_sync_prefix(hook.key(), Event::Owned(event)) {
-            Progress::Done(summary) => summary,
-            // Boxed so the future of every emit stays small: only emits that reach an async handler (which
-            // boxes its own future anyway) pay for it.
-            Progress::Async(rest) => Box::pin(self.emit_rest(rest)).await,
-        }
+        let rest = match self.emit_sync_prefix(hook.key(), Event::Owned(event)) {
+            Progress::Done(summary) => return summary,
+            Progress::Async(rest) => rest,
+        };
+        // Boxed so the future of every emit stays small: only emits that reach an async handler (which boxes
+        // its own future anyway) pay for it.
+        Box::pin(self.emit_rest(rest)).await
     }
 
     /// [`Bus::emit`] with an event that is already shared.
     pub async fn emit_shared<E: Send + Sync + 'static>(&self, hook: &HookRef<E>, event: Arc<E>) -> EmitSummary {
-        match self.emit_sync_prefix(hook.key(), Event::Shared(event)) {
-            Progress::Done(summary) => summary,
-            Progress::Async(rest) => Box::pin(self.emit_rest(rest)).await,
-        }
+        let rest = match self.emit_sync_prefix(hook.key(), Event::Shared(event)) {
+            Progress::Done(summary) => return summary,
+            Progress::Async(rest) => rest,
+        };
+        Box::pin(self.emit_rest(rest)).await
     }
 
     /// Runs the handlers up to the first async one, under the snapshot guard and without touching the
@@ -162,13 +164,14 @@ impl Bus {
             }
             Lookup::Found(list) => list,
         };
+        let shown = event.get();
         let mut ran = 0;
         for entry in list.entries.iter() {
             let HookHandler::Sync(handler) = &entry.handler else {
                 break;
             };
             ran += 1;
-            let fault = match catch_unwind(AssertUnwindSafe(|| handler(event.get()))) {
+            let fault = match catch_unwind(AssertUnwindSafe(|| handler(shown))) {
                 Ok(Ok(())) => continue,
                 Ok(Err(error)) => Fault::Returned(error),
                 Err(payload) => Fault::Panicked(payload),

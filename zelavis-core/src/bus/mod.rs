@@ -10,7 +10,8 @@
 //!
 //! **Failure isolation.** A handler or filter that returns a [`HandlerError`] or panics is recorded as a
 //! [`HandlerFailure`] (in the summary and, if set, in the [failure sink](Bus::set_failure_sink)) and the
-//! others still run; a failed filter passes its input on unchanged.
+//! others still run; a failed filter passes its input on unchanged. (Panics are caught with
+//! `catch_unwind`: the panic hook still prints them, and a binary built with `panic = "abort"` still aborts.)
 //!
 //! **Ownership.** Every subscription belongs to a plugin. A plugin's setup builds [`Subscription`]s as plain
 //! values; the host [installs](Bus::install) them for the plugin, all or none, only if setup succeeded, and

@@ -16,15 +16,15 @@ struct DocumentOut<'a> {
     state: &'a RegistryState,
 }
 
+/// The document as read in one pass. Everything but `format` is optional and the state stays raw, so a newer
+/// format with another shape is still recognised as newer, not as corrupt.
 #[derive(Deserialize)]
-struct Head {
+struct DocumentIn<'a> {
     format: u64,
-}
-
-#[derive(Deserialize)]
-struct DocumentIn {
-    revision: Revision,
-    state: serde_json::Value,
+    #[serde(default)]
+    revision: Option<Revision>,
+    #[serde(default, borrow)]
+    state: Option<&'a serde_json::value::RawValue>,
 }
 
 /// Encodes a state at `revision` as a document.
@@ -46,19 +46,20 @@ pub fn decode_document(bytes: &[u8], store: &str, location: &str) -> Result<(Reg
         location: location.to_owned(),
         reason,
     };
-    let head: Head =
+    let document: DocumentIn<'_> =
         serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not a zelavis state document: {e}")))?;
-    if head.format > FORMAT_VERSION {
+    if document.format > FORMAT_VERSION {
         return Err(StoreError::NewerFormat {
             store: store.to_owned(),
             location: location.to_owned(),
-            found: head.format,
+            found: document.format,
             supported: FORMAT_VERSION,
         });
     }
-    let document: DocumentIn = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
-    let state = decode_state(&document.state.to_string(), store, location)?;
-    Ok((state, document.revision))
+    let (Some(revision), Some(state)) = (document.revision, document.state) else {
+        return Err(corrupt("the document lacks its revision or its state".to_owned()));
+    };
+    Ok((decode_state(state.get(), store, location)?, revision))
 }
 
 /// Decodes a state JSON text stored in a column or value.

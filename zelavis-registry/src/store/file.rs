@@ -65,24 +65,24 @@ const LEDGER: &str = "migrations.json";
 /// use zelavis_registry::store::file::FileStore;
 ///
 /// # futures::executor::block_on(async {
-/// let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+/// let dir = tempfile::tempdir()?;
 /// let store = FileStore::new(dir.path());
 ///
 /// let mut state = RegistryState::default();
-/// state.upsert(StateRecord::new(Name::parse("shop").map_err(|e| e.to_string())?, Status::Installed));
-/// let r1 = store.save(&Scope::Default, &state, Revision::NONE).await.map_err(|e| e.to_string())?;
+/// state.upsert(StateRecord::new(Name::parse("shop")?, Status::Installed));
+/// let r1 = store.save(&Scope::Default, &state, Revision::NONE).await?;
 /// assert!(dir.path().join("plugins.json").is_file());
 ///
 /// // Another client of the same directory sees it, and a save based on a stale revision is refused.
 /// let other = FileStore::new(dir.path());
-/// assert_eq!(other.load(&Scope::Default).await.map_err(|e| e.to_string())?.revision, r1);
+/// assert_eq!(other.load(&Scope::Default).await?.revision, r1);
 /// let stale = other.save(&Scope::Default, &RegistryState::default(), Revision::NONE).await;
 /// assert!(stale.is_err_and(|e| e.is_conflict()));
 ///
 /// // Tenants get one file each.
-/// let tenant = Scope::tenant("@acme/shop").map_err(|e| e.to_string())?;
+/// let tenant = Scope::tenant("@acme/shop")?;
 /// assert_eq!(store.document_path(&tenant), dir.path().join("tenants").join("%40acme%2Fshop.json"));
-/// # Ok::<(), String>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,7 +112,10 @@ impl FileStore {
     pub fn document_path(&self, scope: &Scope) -> PathBuf {
         match scope {
             Scope::Default => self.dir.join(DEFAULT_DOCUMENT),
-            Scope::Tenant(name) => self.dir.join(TENANTS_DIR).join(format!("{}.json", encode_segment(name.as_str()))),
+            Scope::Tenant(name) => self
+                .dir
+                .join(TENANTS_DIR)
+                .join(format!("{}.json", encode_segment(name.as_str()))),
         }
     }
 
@@ -151,8 +154,13 @@ impl FileStore {
     /// Creates the directory of `path` and takes the exclusive lock of `path`, held until the guard drops.
     fn lock(&self, path: &Path) -> Result<File, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent)
-                .map_err(|e| self.backend(format!("cannot write {}: cannot create {}: {e}", path.display(), parent.display())))?;
+            fs::create_dir_all(parent).map_err(|e| {
+                self.backend(format!(
+                    "cannot write {}: cannot create {}: {e}",
+                    path.display(),
+                    parent.display()
+                ))
+            })?;
         }
         let lock_path = lock_path(path);
         let file = OpenOptions::new()
@@ -161,7 +169,13 @@ impl FileStore {
             .create(true)
             .truncate(false)
             .open(&lock_path)
-            .map_err(|e| self.backend(format!("cannot lock {}: cannot open {}: {e}", path.display(), lock_path.display())))?;
+            .map_err(|e| {
+                self.backend(format!(
+                    "cannot lock {}: cannot open {}: {e}",
+                    path.display(),
+                    lock_path.display()
+                ))
+            })?;
         file.lock()
             .map_err(|e| self.backend(format!("cannot lock {}: {}: {e}", path.display(), lock_path.display())))?;
         Ok(file)
@@ -170,12 +184,17 @@ impl FileStore {
     /// Replaces `path` with `bytes` atomically (temporary file in the same directory, fsync, rename, fsync of
     /// the directory). The caller holds the lock.
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-        let fail = |step: String, e: &dyn std::fmt::Display| self.backend(format!("cannot write {}: {step}: {e}", path.display()));
+        let fail = |step: String, e: &dyn std::fmt::Display| {
+            self.backend(format!("cannot write {}: {step}: {e}", path.display()))
+        };
         let dir = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut temp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".tmp")
@@ -290,7 +309,10 @@ impl RegistryStore for FileStore {
             });
         }
         if actual.0 == u64::MAX {
-            return Err(self.backend(format!("cannot write {}: its revision {actual} cannot grow", path.display())));
+            return Err(self.backend(format!(
+                "cannot write {}: its revision {actual} cannot grow",
+                path.display()
+            )));
         }
         let revision = actual.next();
         self.write_atomic(&path, &encode_document(state, revision))?;
@@ -314,7 +336,8 @@ impl RegistryStore for FileStore {
             plugin: plugin.to_string(),
             id: id.to_owned(),
         });
-        let bytes = serde_json::to_vec_pretty(&ledger).map_err(|e| self.backend(format!("cannot encode the ledger: {e}")))?;
+        let bytes =
+            serde_json::to_vec_pretty(&ledger).map_err(|e| self.backend(format!("cannot encode the ledger: {e}")))?;
         self.write_atomic(&path, &bytes)?;
         tracing::debug!(path = %path.display(), %plugin, id, "file store recorded a migration");
         Ok(true)

@@ -25,6 +25,7 @@
 //! change feed ([`RegistryStore::watch`] returns `None`): hosts poll with `load`.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
@@ -96,7 +97,9 @@ pub trait KeyValue: Send + Sync {
                 return Ok(version);
             }
         }
-        Err(KvError::new(format!("set {key}: still contended after {MAX_SET_ATTEMPTS} attempts")))
+        Err(KvError::new(format!(
+            "set {key}: still contended after {MAX_SET_ATTEMPTS} attempts"
+        )))
     }
 
     /// Deletes `key`; `false` when it did not exist.
@@ -214,7 +217,7 @@ impl KeyValue for MemoryKeyValue {
         let memory = self.lock();
         Ok(memory
             .entries
-            .range::<str, _>(prefix..)
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
             .map(|(key, _)| key)
             .take_while(|key| key.starts_with(prefix))
             .cloned()
@@ -294,7 +297,11 @@ impl<K: KeyValue> KvStore<K> {
     /// Every scope with a stored document, sorted by key (keys under `state/` that name no scope are skipped).
     pub async fn scopes(&self) -> Result<Vec<Scope>, StoreError> {
         let prefix = format!("{}state/", self.root);
-        let keys = self.kv.list(&prefix).await.map_err(|e| self.backend(&format!("cannot list {prefix}"), &e))?;
+        let keys = self
+            .kv
+            .list(&prefix)
+            .await
+            .map_err(|e| self.backend(&format!("cannot list {prefix}"), &e))?;
         Ok(keys
             .iter()
             .filter_map(|key| key.strip_prefix(&prefix).and_then(|scope| scope.parse().ok()))
@@ -310,7 +317,12 @@ impl<K: KeyValue> KvStore<K> {
 
     /// The document at `key`, its revision and the key's version (`None`: no document, revision 0).
     async fn read(&self, key: &str) -> Result<(Stored, Option<u64>), StoreError> {
-        match self.kv.get(key).await.map_err(|e| self.backend(&format!("cannot read {key}"), &e))? {
+        match self
+            .kv
+            .get(key)
+            .await
+            .map_err(|e| self.backend(&format!("cannot read {key}"), &e))?
+        {
             None => Ok((Stored::default(), None)),
             Some((bytes, version)) => {
                 let (state, revision) = decode_document(&bytes, &self.describe(), key)?;
@@ -345,7 +357,10 @@ impl<K: KeyValue> RegistryStore for KvStore<K> {
             return Err(conflict(current.revision));
         }
         if current.revision.0 == u64::MAX {
-            return Err(self.backend(&format!("cannot write {key}"), &KvError::new("the revision cannot grow")));
+            return Err(self.backend(
+                &format!("cannot write {key}"),
+                &KvError::new("the revision cannot grow"),
+            ));
         }
         let revision = current.revision.next();
         let written = self
@@ -362,7 +377,11 @@ impl<K: KeyValue> RegistryStore for KvStore<K> {
 
     async fn migration_applied(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
         let key = self.migration_key(plugin, id);
-        let found = self.kv.get(&key).await.map_err(|e| self.backend(&format!("cannot read {key}"), &e))?;
+        let found = self
+            .kv
+            .get(&key)
+            .await
+            .map_err(|e| self.backend(&format!("cannot read {key}"), &e))?;
         Ok(found.is_some())
     }
 

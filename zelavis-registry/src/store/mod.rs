@@ -7,15 +7,23 @@
 //! [`RegistryStore::watch`]; a change carries only `{scope, revision}` — a hint to re-read, never the data.
 //!
 //! Every store also persists the migration ledger: [`StoreLedger`] adapts any store to
-//! [`MigrationLedger`](crate::ledger::MigrationLedger).
+//! [`MigrationLedger`].
 //!
-//! Backends: [`memory`], [`file`], [`kv`] (over a small [`KeyValue`](kv::KeyValue) trait), `sqlite` (feature
+//! Backends: [`memory`], [`file`](mod@file), [`kv`] (over a small [`KeyValue`](kv::KeyValue) trait), `sqlite` (feature
 //! `sqlite`, on by default), `postgres` (feature `postgres`) and `redis` (feature `redis`). The
 //! [`conformance`] kit runs the same behavioural suite against any of them, and against a host adapter's own.
 
 pub mod conformance;
 mod document;
+pub mod file;
+pub mod kv;
 pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 use std::fmt;
 use std::str::FromStr;
