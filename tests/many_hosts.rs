@@ -4,6 +4,9 @@
 #[path = "support/hosts.rs"]
 #[allow(dead_code)]
 mod hosts;
+#[cfg(any(feature = "postgres", feature = "redis"))]
+#[path = "../zelavis-registry/tests/support/servers.rs"]
+mod servers;
 
 use std::sync::atomic::Ordering;
 
@@ -59,4 +62,70 @@ async fn two_hosts<S: RegistryStore + Clone + 'static>(a: S, b: S) {
 async fn two_hosts_on_one_memory_store() {
     let store = MemoryStore::new();
     two_hosts(store.clone(), store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hosts_on_one_sqlite_file() {
+    use zelavis::registry::store::sqlite::SqliteStore;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("registry.db");
+    // Two separate connections, as two processes on one host would have.
+    let a = SqliteStore::open(&path).expect("open a");
+    let b = SqliteStore::open(&path).expect("open b");
+    two_hosts(a, b).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hosts_on_one_postgres() {
+    use zelavis::registry::store::postgres::PostgresStore;
+    let Some(url) = servers::postgres_or_skip().await else {
+        return;
+    };
+    let schema = servers::unique("many_hosts").replace('-', "_");
+    let a = PostgresStore::connect_in_schema(&url, &schema)
+        .await
+        .expect("connect a");
+    let b = PostgresStore::connect_in_schema(&url, &schema)
+        .await
+        .expect("connect b");
+    two_hosts(a, b).await;
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("cleanup connect");
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .await
+        .expect("drop schema");
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hosts_on_one_redis() {
+    use zelavis::registry::store::redis::RedisStore;
+    let Some(url) = servers::redis_or_skip().await else {
+        return;
+    };
+    let prefix = servers::unique("many-hosts");
+    let a = RedisStore::connect(&url, &prefix).await.expect("connect a");
+    let b = RedisStore::connect(&url, &prefix).await.expect("connect b");
+    two_hosts(a, b).await;
+    let client = redis::Client::open(url.as_str()).expect("client");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("cleanup connect");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut connection)
+        .await
+        .expect("keys");
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut connection)
+            .await
+            .expect("del");
+    }
 }

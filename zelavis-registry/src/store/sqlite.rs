@@ -19,7 +19,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -126,18 +125,50 @@ struct Shared {
     path_text: String,
     /// The file, when not in memory.
     path: Option<PathBuf>,
-    /// Keys the hashes of [`Session::validated`]; random per store, so collisions cannot be precomputed.
-    hasher: RandomState,
     session: Mutex<Session>,
 }
 
-/// What the mutex guards: the connection, and which bodies are known to be valid.
+/// What the mutex guards: the connection, and which rows are known to be valid.
 struct Session {
     connection: Connection,
-    /// Per scope key, the revision and body hash of the last row this store parsed successfully or wrote
-    /// itself. A save finding the same row skips re-parsing it; any other row (another writer's, or one
-    /// edited behind the store's back even at the same revision) is parsed before it may be overwritten.
-    validated: HashMap<String, (Revision, u64)>,
+    validated: Validated,
+}
+
+/// How many bytes of bodies [`Validated`] keeps, all scopes together.
+const VALIDATED_BYTES: usize = 4 << 20;
+
+/// Per scope key, the revision and exact body of the last row this store parsed successfully or wrote itself.
+/// A save that finds that very row (same revision, byte-for-byte the same body) skips re-parsing it; any other
+/// row — another writer's, or one edited behind the store's back even at the same revision — is parsed before
+/// it may be overwritten. Comparing bytes costs far less than parsing (or hashing) them; the memory is capped
+/// at [`VALIDATED_BYTES`], beyond which it starts over (a miss only costs a parse).
+#[derive(Default)]
+struct Validated {
+    rows: HashMap<String, (Revision, String)>,
+    bytes: usize,
+}
+
+impl Validated {
+    fn vouches_for(&self, key: &str, revision: Revision, body: &str) -> bool {
+        self.rows
+            .get(key)
+            .is_some_and(|(known, known_body)| *known == revision && known_body == body)
+    }
+
+    fn remember(&mut self, key: String, revision: Revision, body: String) {
+        if let Some((_, old)) = self.rows.remove(&key) {
+            self.bytes -= old.len();
+        }
+        if body.len() > VALIDATED_BYTES {
+            return;
+        }
+        if self.bytes + body.len() > VALIDATED_BYTES {
+            self.rows.clear();
+            self.bytes = 0;
+        }
+        self.bytes += body.len();
+        self.rows.insert(key, (revision, body));
+    }
 }
 
 /// A `zelavis_state` row as stored, before it is checked.
@@ -177,10 +208,9 @@ impl SqliteStore {
             store,
             path_text,
             path: Some(path.to_owned()),
-            hasher: RandomState::new(),
             session: Mutex::new(Session {
                 connection,
-                validated: HashMap::new(),
+                validated: Validated::default(),
             }),
         };
         shared.prepare(true)?;
@@ -201,10 +231,9 @@ impl SqliteStore {
             store,
             path_text: ":memory:".to_owned(),
             path: None,
-            hasher: RandomState::new(),
             session: Mutex::new(Session {
                 connection,
-                validated: HashMap::new(),
+                validated: Validated::default(),
             }),
         };
         shared.prepare(false)?;
@@ -230,10 +259,6 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, Session> {
         // A panic cannot leave a transaction open (rusqlite rolls back on drop), so a poisoned lock is usable.
         self.session.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn hash(&self, body: &str) -> u64 {
-        self.hasher.hash_one(body)
     }
 
     fn backend(&self, doing: &str, error: &dyn fmt::Display) -> StoreError {
@@ -435,8 +460,7 @@ impl Shared {
         };
         let (revision, body) = self.check(&key, row)?;
         let state = self.parse(&key, &body)?;
-        let hash = self.hash(&body);
-        self.lock().validated.insert(key, (revision, hash));
+        self.lock().validated.remember(key, revision, body);
         Ok(Stored { state, revision })
     }
 
@@ -457,7 +481,7 @@ impl Shared {
             Some(row) => {
                 // A newer-format or unreadable row is never overwritten, whatever revision the save names.
                 let (revision, body) = self.check(&key, row)?;
-                if validated.get(&key) != Some(&(revision, self.hash(&body))) {
+                if !validated.vouches_for(&key, revision, &body) {
                     self.parse(&key, &body)?;
                 }
                 revision
@@ -478,7 +502,7 @@ impl Shared {
             .and_then(|mut statement| statement.execute(params![key, stored_next, format, body]))
             .map_err(fail)?;
         transaction.commit().map_err(fail)?;
-        validated.insert(key, (next, self.hash(&body)));
+        validated.remember(key, next, body);
         Ok(next)
     }
 
