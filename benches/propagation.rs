@@ -81,14 +81,7 @@ fn main() {
             let a = PostgresStore::connect_in_schema(&url, &schema).await.expect("connect");
             let b = PostgresStore::connect_in_schema(&url, &schema).await.expect("connect");
             measure("postgres", a, b).await;
-            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                .await
-                .expect("connect");
-            tokio::spawn(connection);
-            client
-                .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                .await
-                .expect("drop schema");
+            servers::drop_schema(&url, &schema).await;
         }
 
         #[cfg(feature = "redis")]
@@ -98,20 +91,7 @@ fn main() {
             let a = RedisStore::connect(&url, &prefix).await.expect("connect");
             let b = RedisStore::connect(&url, &prefix).await.expect("connect");
             measure("redis", a, b).await;
-            let client = redis::Client::open(url.as_str()).expect("client");
-            let mut connection = client.get_multiplexed_async_connection().await.expect("connect");
-            let keys: Vec<String> = redis::cmd("KEYS")
-                .arg(format!("{prefix}:*"))
-                .query_async(&mut connection)
-                .await
-                .expect("keys");
-            if !keys.is_empty() {
-                let _: () = redis::cmd("DEL")
-                    .arg(keys)
-                    .query_async(&mut connection)
-                    .await
-                    .expect("del");
-            }
+            servers::delete_prefix(&url, &prefix).await;
         }
     });
 }

@@ -90,14 +90,7 @@ async fn two_hosts_on_one_postgres() {
         .await
         .expect("connect b");
     two_hosts(a, b).await;
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .expect("cleanup connect");
-    tokio::spawn(connection);
-    client
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        .await
-        .expect("drop schema");
+    servers::drop_schema(&url, &schema).await;
 }
 
 #[cfg(feature = "redis")]
@@ -111,21 +104,5 @@ async fn two_hosts_on_one_redis() {
     let a = RedisStore::connect(&url, &prefix).await.expect("connect a");
     let b = RedisStore::connect(&url, &prefix).await.expect("connect b");
     two_hosts(a, b).await;
-    let client = redis::Client::open(url.as_str()).expect("client");
-    let mut connection = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("cleanup connect");
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
-        .query_async(&mut connection)
-        .await
-        .expect("keys");
-    if !keys.is_empty() {
-        let _: () = redis::cmd("DEL")
-            .arg(keys)
-            .query_async(&mut connection)
-            .await
-            .expect("del");
-    }
+    servers::delete_prefix(&url, &prefix).await;
 }

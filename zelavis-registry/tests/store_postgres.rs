@@ -29,14 +29,6 @@ async fn fresh(url: &str) -> PostgresStore {
         .expect("connect in a fresh schema")
 }
 
-async fn drop_schema(url: &str, schema: &str) {
-    raw(url)
-        .await
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-        .await
-        .expect("drop the test schema");
-}
-
 /// Plants a raw row.
 async fn plant(url: &str, schema: &str, scope: &Scope, revision: i64, format: i32, body: &str) {
     raw(url)
@@ -82,7 +74,7 @@ impl Harness for Postgres {
     async fn cleanup(&self, store: PostgresStore) {
         let schema = store.schema().to_owned();
         drop(store);
-        drop_schema(&self.url, &schema).await;
+        servers::drop_schema(&self.url, &schema).await;
     }
 }
 
@@ -180,8 +172,8 @@ async fn tenant_changes_reach_watchers_of_the_same_schema_only() {
     let quiet = tokio::time::timeout(Duration::from_millis(300), changes.next()).await;
     assert!(quiet.is_err(), "a refused save notified {quiet:?}");
 
-    drop_schema(&url, store.schema()).await;
-    drop_schema(&url, other.schema()).await;
+    servers::drop_schema(&url, store.schema()).await;
+    servers::drop_schema(&url, other.schema()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -216,7 +208,7 @@ async fn racing_first_saves_of_a_new_scope_make_one_winner() {
         }
     }
     assert_eq!(store.load(&scope).await.expect("load").revision, Revision(1));
-    drop_schema(&url, store.schema()).await;
+    servers::drop_schema(&url, store.schema()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -266,7 +258,7 @@ async fn errors_name_the_store_and_the_row() {
             .contains(&format!("based on r9 but the store is at {r1}")),
         "{conflict}"
     );
-    drop_schema(&url, &schema).await;
+    servers::drop_schema(&url, &schema).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,7 +285,7 @@ async fn a_newer_schema_is_refused_and_bad_names_are_rejected() {
         matches!(&error, StoreError::NewerFormat { found, location, .. } if *found == SCHEMA_VERSION + 1 && location == &format!("{schema}.meta[key=schema_version]")),
         "{error:?}"
     );
-    drop_schema(&url, &schema).await;
+    servers::drop_schema(&url, &schema).await;
 
     for bad in ["", "Upper", "has space", "quo\"te", "1digit", &"x".repeat(56)] {
         let error = PostgresStore::connect_in_schema(&url, bad).await.unwrap_err();
@@ -335,7 +327,7 @@ async fn a_dropped_connection_is_reopened() {
         .save(&Scope::Default, &state(&["b"]), r1)
         .await
         .expect("save after reconnecting");
-    drop_schema(&url, &schema).await;
+    servers::drop_schema(&url, &schema).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -358,6 +350,6 @@ async fn the_ledger_is_shared_by_clients_of_a_schema() {
             .await
             .expect("read elsewhere")
     );
-    drop_schema(&url, store.schema()).await;
-    drop_schema(&url, other_schema.schema()).await;
+    servers::drop_schema(&url, store.schema()).await;
+    servers::drop_schema(&url, other_schema.schema()).await;
 }

@@ -31,34 +31,6 @@ async fn fresh(url: &str) -> RedisStore {
         .expect("connect under a fresh prefix")
 }
 
-/// Deletes every key under `prefix`.
-async fn delete_prefix(url: &str, prefix: &str) {
-    let mut connection = raw(url).await;
-    let mut cursor = 0_u64;
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{prefix}:*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut connection)
-            .await
-            .expect("scan");
-        if !keys.is_empty() {
-            redis::cmd("DEL")
-                .arg(&keys)
-                .query_async::<()>(&mut connection)
-                .await
-                .expect("delete");
-        }
-        if next == 0 {
-            break;
-        }
-        cursor = next;
-    }
-}
-
 async fn set_raw(url: &str, key: &str, value: &[u8]) {
     redis::cmd("SET")
         .arg(key)
@@ -96,7 +68,7 @@ impl Harness for Redis {
     }
 
     async fn cleanup(&self, store: RedisStore) {
-        delete_prefix(&self.url, store.prefix()).await;
+        servers::delete_prefix(&self.url, store.prefix()).await;
     }
 }
 
@@ -189,8 +161,8 @@ async fn tenant_changes_reach_watchers_of_the_same_prefix_only() {
     let quiet = tokio::time::timeout(Duration::from_millis(300), changes.next()).await;
     assert!(quiet.is_err(), "a refused save published {quiet:?}");
 
-    delete_prefix(&url, store.prefix()).await;
-    delete_prefix(&url, other.prefix()).await;
+    servers::delete_prefix(&url, store.prefix()).await;
+    servers::delete_prefix(&url, other.prefix()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,7 +197,7 @@ async fn keys_hold_the_shared_document_and_the_ledger() {
         .await
         .expect("hkeys");
     assert_eq!(fields, [r#"["@acme/shop","001 orders"]"#]);
-    delete_prefix(&url, &prefix).await;
+    servers::delete_prefix(&url, &prefix).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -319,7 +291,7 @@ async fn errors_name_the_store_and_the_key() {
         let error = RedisStore::connect(&url, bad).await.unwrap_err();
         assert!(error.to_string().contains("key prefix"), "{bad:?}: {error}");
     }
-    delete_prefix(&url, &prefix).await;
+    servers::delete_prefix(&url, &prefix).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,5 +316,5 @@ async fn racing_first_saves_of_a_new_scope_make_one_winner() {
         Err(StoreError::Conflict { expected, actual, .. }) => (*expected, *actual) == (Revision::NONE, Revision(1)),
         Err(_) => false,
     }));
-    delete_prefix(&url, store.prefix()).await;
+    servers::delete_prefix(&url, store.prefix()).await;
 }

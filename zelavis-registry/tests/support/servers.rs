@@ -96,3 +96,49 @@ pub async fn redis_or_skip() -> Option<String> {
         Err(_) => unavailable("Redis", "ZELAVIS_REDIS_URL", &url, "no answer within 5 s", REDIS_START),
     }
 }
+
+/// Drops a test schema and everything in it.
+#[cfg(feature = "postgres")]
+pub async fn drop_schema(url: &str, schema: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to drop the test schema");
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .await
+        .expect("drop the test schema");
+}
+
+/// Deletes every key under `prefix`.
+#[cfg(feature = "redis")]
+pub async fn delete_prefix(url: &str, prefix: &str) {
+    let mut connection = redis::Client::open(url)
+        .expect("redis URL")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to delete the test keys");
+    let mut cursor = 0_u64;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}:*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut connection)
+            .await
+            .expect("scan");
+        if !keys.is_empty() {
+            redis::cmd("DEL")
+                .arg(&keys)
+                .query_async::<()>(&mut connection)
+                .await
+                .expect("delete");
+        }
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+}
