@@ -1,8 +1,9 @@
 //! Cost of the SQLite store against hand-written rusqlite on the same rows, files and settings.
 //!
 //! `sqlite_save_100/sqlite_store` saves a 100-plugin state with [`SqliteStore::save`]: serialise the state,
-//! `BEGIN IMMEDIATE`, read the row and check its format, revision and body (the body is parsed, so a corrupt
-//! row is never overwritten), compare revisions, upsert the new row, `COMMIT`.
+//! `BEGIN IMMEDIATE`, read the row and check its format, revision and body (so a corrupt row is never
+//! overwritten: here the body is the one this store wrote, recognised byte for byte, so it is not re-parsed;
+//! a row written by anyone else would be), compare revisions, upsert the new row, `COMMIT`.
 //! `sqlite_save_100/baseline_upsert` writes the same, already serialised body by hand with one autocommit
 //! `INSERT ... ON CONFLICT(scope) DO UPDATE SET body = ?, revision = revision + 1` (a prepared, cached
 //! statement) into an identical `zelavis_state` table in its own file. Both files are opened the same way —
@@ -14,7 +15,10 @@
 //!
 //! `sqlite_load_10k/sqlite_store` loads a 10 000-plugin state with [`SqliteStore::load`] (select, format and
 //! revision check, parse and validation of every record). `sqlite_load_10k/baseline_from_slice` parses the
-//! same body bytes, read once from the database beforehand, with `serde_json::from_slice::<RegistryState>`.
+//! same body bytes, read once from the database beforehand, with `serde_json::from_slice::<RegistryState>`
+//! (the store parses with `serde_json::from_str`, which skips UTF-8 re-validation, so it can come out ahead).
+//!
+//! Disk timings here move with the fsync latency of a shared machine; the in-memory pair is the stable one.
 //!
 //! The files live under cargo's `CARGO_TARGET_TMPDIR` (inside `target/`, on the same disk as the build), not
 //! `/tmp`, which may be a tmpfs where fsync is free.

@@ -250,9 +250,15 @@ pub async fn load_registry(
     loader: &dyn PluginLoader,
     requests: Vec<LoadRequest>,
 ) -> Result<PluginRegistry, LoadRegistryError> {
-    let loaded = futures::future::join_all(requests.iter().map(|r| async move {
-        let module = loader.load(&r.specifier).await?;
-        module.resolve(&r.specifier)
+    let loaded = futures::future::join_all(requests.iter().map(|r| {
+        let span = tracing::info_span!("load", specifier = %r.specifier);
+        tracing::Instrument::instrument(
+            async move {
+                let module = loader.load(&r.specifier).await?;
+                module.resolve(&r.specifier)
+            },
+            span,
+        )
     }))
     .await;
     let mut entries = Vec::with_capacity(requests.len());

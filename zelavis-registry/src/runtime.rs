@@ -457,7 +457,8 @@ impl Runtime {
 
     async fn activate_all(&self) -> ActivationReport {
         let mut live = self.inner.live.lock().await;
-        let plan = plan(&live.registry, &self.inner.options.host_contract);
+        let plan = tracing::info_span!("resolve", plugins = live.registry.len())
+            .in_scope(|| plan(&live.registry, &self.inner.options.host_contract));
         let mut report = ActivationReport::default();
         // Children of parents skipped by planning are reported with their parent's fate.
         for skipped in &plan.skipped {
