@@ -31,7 +31,7 @@ pub(crate) fn to_pretty<T: serde::Serialize>(value: &T) -> String {
         clippy::expect_used,
         reason = "the registry's own types serialise to JSON infallibly: string map keys, no custom errors"
     )]
-    serde_json::to_string_pretty(value).expect("registry types always serialise to JSON")
+    serde_json::to_string_pretty(value).expect("registry types always serialise to JSON") // ok: our own plain types always serialise
 }
 
 /// Turns `serde_path_to_error`'s path (`.` for the root, `records[3].status` below it) into `$`-rooted form.
