@@ -15,31 +15,21 @@
 //!
 //! Run with `cargo bench --bench store_postgres --features postgres -- --warm-up-time 1 --measurement-time 3`.
 
+#[path = "support/store.rs"]
+#[allow(dead_code, reason = "this bench uses only the state")]
+mod support;
+
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use support::state;
 use tokio::runtime::Runtime;
 use tokio_postgres::{Client, NoTls};
 use zelavis::registry::prelude::*;
 use zelavis::registry::store::postgres::PostgresStore;
 
 const DEFAULT_URL: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
-
-fn state(plugins: usize) -> RegistryState {
-    RegistryState::new(
-        (0..plugins)
-            .map(|i| {
-                StateRecord::new(
-                    Name::parse(&format!("@bench/plugin-{i:05}")).expect("valid name"),
-                    Status::Installed,
-                )
-                .specifier(format!("zelavis-plugin-{i:05}"))
-                .order(u32::try_from(i % 100).expect("small"))
-            })
-            .collect(),
-    )
-}
 
 /// A raw connection driven on `runtime`, or why not.
 fn connect(runtime: &Runtime, url: &str) -> Result<Client, String> {

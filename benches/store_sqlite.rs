@@ -25,48 +25,18 @@
 //!
 //! Run with `cargo bench --bench store_sqlite -- --warm-up-time 1 --measurement-time 3`.
 
-use std::fs;
+#[path = "support/store.rs"]
+mod support;
+
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures::executor::block_on;
 use rusqlite::Connection;
+use support::{BenchDir, state};
 use zelavis::registry::prelude::*;
 use zelavis::registry::store::sqlite::{BUSY_TIMEOUT, SqliteStore};
-
-fn state(plugins: usize) -> RegistryState {
-    RegistryState::new(
-        (0..plugins)
-            .map(|i| {
-                StateRecord::new(
-                    Name::parse(&format!("@bench/plugin-{i:05}")).expect("valid name"),
-                    Status::Installed,
-                )
-                .specifier(format!("zelavis-plugin-{i:05}"))
-                .order(u32::try_from(i % 100).expect("small"))
-            })
-            .collect(),
-    )
-}
-
-/// A fresh directory under `target/tmp`, removed when dropped.
-struct BenchDir(PathBuf);
-
-impl BenchDir {
-    fn new(name: &str) -> Self {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create the bench directory");
-        Self(dir)
-    }
-}
-
-impl Drop for BenchDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The store's table, as the baseline creates it.
 const CREATE_STATE: &str = "CREATE TABLE zelavis_state (

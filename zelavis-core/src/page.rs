@@ -303,15 +303,6 @@ impl Page {
             }),
         }
     }
-
-    /// The data part of the page (no code), with its address if known.
-    pub fn entry(&self, url: Option<String>) -> PageEntry {
-        PageEntry {
-            id: self.id.clone(),
-            title: self.title.clone(),
-            url,
-        }
-    }
 }
 
 impl fmt::Debug for Page {

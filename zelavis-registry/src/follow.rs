@@ -16,7 +16,7 @@ use zelavis_core::name::Name;
 
 use crate::registry::Status;
 use crate::runtime::{Runtime, RuntimeError, StateApplied};
-use crate::state::{RegistryState, StateRecord};
+use crate::state::StateRecord;
 use crate::store::{RegistryStore, Revision, Scope, StoreError};
 
 type SleepFn = dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync;
@@ -112,12 +112,12 @@ impl<S: RegistryStore> Follower<S> {
         }
         let mut state = stored.state;
         let now: HashSet<Name> = state.records.iter().map(|r| r.name.clone()).collect();
-        let vanished: Vec<Name> = self.listed.difference(&now).cloned().collect();
-        let mut effective = RegistryState::new(std::mem::take(&mut state.records));
-        for name in vanished {
-            effective.upsert(StateRecord::new(name, Status::Available));
-        }
-        let applied = self.runtime.apply_state(&effective).await?;
+        // Plugins gone from the state since the last sync: not in `now`, so appending cannot duplicate a record.
+        let vanished = self.listed.difference(&now).cloned();
+        state
+            .records
+            .extend(vanished.map(|name| StateRecord::new(name, Status::Available)));
+        let applied = self.runtime.apply_state(&state).await?;
         self.listed = now;
         self.revision = stored.revision;
         tracing::debug!(scope = %self.scope, revision = %self.revision, changes = applied.report.plugins.len(), "followed store");
