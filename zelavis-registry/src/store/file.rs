@@ -151,31 +151,40 @@ impl FileStore {
         }
     }
 
-    /// Creates the directory of `path` and takes the exclusive lock of `path`, held until the guard drops.
+    /// Takes the exclusive lock of `path`, held until the guard drops. The directory is created only when it is
+    /// missing (the first write), not on every save.
     fn lock(&self, path: &Path) -> Result<File, StoreError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent).map_err(|e| {
-                self.backend(format!(
-                    "cannot write {}: cannot create {}: {e}",
-                    path.display(),
-                    parent.display()
-                ))
-            })?;
-        }
         let lock_path = lock_path(path);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(|e| {
-                self.backend(format!(
-                    "cannot lock {}: cannot open {}: {e}",
-                    path.display(),
-                    lock_path.display()
-                ))
-            })?;
+        let open = || {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&lock_path)
+        };
+        let opened = match open() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    fs::create_dir_all(parent).map_err(|e| {
+                        self.backend(format!(
+                            "cannot write {}: cannot create {}: {e}",
+                            path.display(),
+                            parent.display()
+                        ))
+                    })?;
+                }
+                open()
+            }
+            other => other,
+        };
+        let file = opened.map_err(|e| {
+            self.backend(format!(
+                "cannot lock {}: cannot open {}: {e}",
+                path.display(),
+                lock_path.display()
+            ))
+        })?;
         file.lock()
             .map_err(|e| self.backend(format!("cannot lock {}: {}: {e}", path.display(), lock_path.display())))?;
         Ok(file)
