@@ -35,7 +35,8 @@ pub struct Filtered<T> {
     /// Filters that returned an error or panicked, in the order they ran; each was skipped.
     pub failures: Vec<HandlerFailure>,
     /// Set when the filter's subscriptions take another value type; then nothing ran and `value` is the input.
-    pub mismatch: Option<TypeMismatch>,
+    /// Boxed: it is rare, and keeping the result small keeps dispatch fast.
+    pub mismatch: Option<Box<TypeMismatch>>,
 }
 
 impl<T> Filtered<T> {
@@ -89,12 +90,12 @@ impl Bus {
             Lookup::Missing => return Filtered::unchanged(value),
             Lookup::Mismatch(expected) => {
                 return Filtered {
-                    mismatch: Some(TypeMismatch {
+                    mismatch: Some(Box::new(TypeMismatch {
                         kind: KIND,
                         name,
                         expected,
                         found: std::any::type_name::<T>(),
-                    }),
+                    })),
                     ..Filtered::unchanged(value)
                 };
             }

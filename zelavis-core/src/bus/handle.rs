@@ -145,8 +145,21 @@ impl NameKey {
 impl PartialEq for NameKey {
     fn eq(&self, other: &Self) -> bool {
         // Handles made from the same constant usually share the text, which skips comparing it.
-        self.hash == other.hash && (std::ptr::eq(self.name, other.name) || self.name == other.name)
+        self.hash == other.hash && (std::ptr::eq(self.name, other.name) || same_text(self.name, other.name))
     }
+}
+
+/// `a == b`, inline: names are short, and a call to `memcmp` costs more than comparing them word by word.
+#[inline]
+fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let (a_words, b_words) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (a_tail, b_tail) = (a_words.remainder(), b_words.remainder());
+    let word = |chunk: &[u8]| <[u8; 8]>::try_from(chunk).map(u64::from_ne_bytes).unwrap_or_default();
+    a_words.zip(b_words).all(|(x, y)| word(x) == word(y)) && a_tail.iter().zip(b_tail).all(|(x, y)| x == y)
 }
 
 impl Eq for NameKey {}
@@ -266,6 +279,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn same_text_is_string_equality(a in "[a-c.]{0,20}", b in "[a-c.]{0,20}") {
+            prop_assert_eq!(same_text(&a, &b), a == b);
+            prop_assert!(same_text(&a, &a.clone()));
+        }
+
         #[test]
         fn check_name_accepts_exactly_the_grammar(text in "[a-zA-Z0-9._ -]{0,24}") {
             let expected = !text.is_empty()

@@ -48,8 +48,9 @@ pub struct EmitSummary {
     pub ran: usize,
     /// Handlers that returned an error or panicked, in the order they ran.
     pub failures: Vec<HandlerFailure>,
-    /// Set when the hook's handlers take another event type; then nothing ran.
-    pub mismatch: Option<TypeMismatch>,
+    /// Set when the hook's handlers take another event type; then nothing ran. Boxed: it is rare, and a
+    /// small summary keeps dispatch fast.
+    pub mismatch: Option<Box<TypeMismatch>>,
 }
 
 impl EmitSummary {
@@ -154,12 +155,12 @@ impl Bus {
         let list = match snapshot.lookup::<HookHandler<E>>(KIND, &key) {
             Lookup::Missing => return Progress::Done(summary),
             Lookup::Mismatch(expected) => {
-                summary.mismatch = Some(TypeMismatch {
+                summary.mismatch = Some(Box::new(TypeMismatch {
                     kind: KIND,
                     name,
                     expected,
                     found: std::any::type_name::<E>(),
-                });
+                }));
                 return Progress::Done(summary);
             }
             Lookup::Found(list) => list,

@@ -69,6 +69,7 @@ use std::sync::Arc;
     reason = "`bus::bus` holds the `Bus` type, as `bus::hook` holds hooks"
 )]
 mod bus;
+mod cache;
 mod error;
 mod filter;
 mod handle;
