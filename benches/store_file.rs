@@ -1,8 +1,8 @@
 //! Cost of the file store against hand-written file I/O on the same bytes, in the same directory.
 //!
 //! `file_save_100/file_store` saves a 100-plugin state with [`FileStore::save`] (lock file + exclusive lock,
-//! read and decode of the current document for the revision check, encode, temporary file, write, fsync,
-//! rename, directory fsync). `file_save_100/baseline` writes the same document bytes by hand with `std::fs`:
+//! read of the current document for the revision check — decoded only when it is not the one this store last
+//! wrote — encode, temporary file, write, fsync, rename, directory fsync). `file_save_100/baseline` writes the same document bytes by hand with `std::fs`:
 //! create a temporary file in the same directory, write, fsync, rename over the target, fsync the directory.
 //! fsync dominates both, so the ratio is the store's bookkeeping on top of durable I/O. Target: ≤ 1.2×.
 //!

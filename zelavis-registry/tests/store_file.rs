@@ -285,6 +285,44 @@ fn unreadable_documents_are_named_and_never_overwritten() {
 }
 
 #[test]
+fn a_document_changed_behind_the_stores_back_is_checked_again() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = store_in(&dir);
+    let path = store.document_path(&Scope::Default);
+    let r1 = block_on(store.save(&Scope::Default, &state_of(&["a"]), Revision::NONE)).expect("first save");
+    let written = fs::read(&path).expect("the document");
+
+    // The same length, the same revision, but a record no longer valid: the store decodes again and refuses.
+    let text = String::from_utf8(written.clone()).expect("utf-8");
+    let broken = text.replacen("\"a\"", "\"A\"", 1);
+    assert_eq!(broken.len(), written.len());
+    plant(&path, broken.as_bytes());
+    let refused = block_on(store.save(&Scope::Default, &state_of(&["b"]), r1));
+    assert!(matches!(refused, Err(StoreError::Corrupt { .. })), "{refused:?}");
+    assert_eq!(fs::read(&path).expect("the document"), broken.as_bytes());
+
+    // Rewritten by hand at another revision: a conflict, then a save based on that revision succeeds.
+    plant(&path, br#"{"format": 1, "revision": 9, "state": {"records": []}}"#);
+    let stale = block_on(store.save(&Scope::Default, &state_of(&["b"]), r1));
+    assert!(stale.is_err_and(|e| e.is_conflict()));
+    let r10 = block_on(store.save(&Scope::Default, &state_of(&["b"]), Revision(9))).expect("save at 9");
+    assert_eq!(r10, Revision(10));
+
+    // Restored to the bytes the store wrote first (no longer the last it knows): decoded again, revision 1.
+    plant(&path, &written);
+    let stale = block_on(store.save(&Scope::Default, &state_of(&["c"]), r10));
+    assert!(stale.is_err_and(|e| e.is_conflict()));
+    assert_eq!(
+        block_on(store.save(&Scope::Default, &state_of(&["c"]), r1)).expect("save at r1"),
+        r1.next()
+    );
+    assert_eq!(
+        names(&block_on(store.load(&Scope::Default)).expect("load").state),
+        ["c"]
+    );
+}
+
+#[test]
 fn the_ledger_is_a_file_shared_by_every_client() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = store_in(&dir);

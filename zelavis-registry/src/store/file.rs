@@ -27,14 +27,20 @@
 //!   `migration_applied` read without locking and always see a whole document.
 //! - **Unreadable data is never overwritten.** A corrupt or newer-format document makes `load` fail with the
 //!   error of [`decode_document`] naming the file, and `save` refuse.
+//! - **No needless decoding.** A store remembers, per document, the bytes it last wrote or decoded and their
+//!   revision. `save` still reads the document under the lock, and decodes it only when those bytes changed:
+//!   bytes equal to ones already decoded cannot be corrupt or of a newer format.
 //!
 //! The file I/O is blocking and done inside the `async fn`s: each call blocks its thread briefly (a few
 //! file-system calls and two fsyncs for a save). Hosts that mind can run the store on a blocking pool.
 //! There is no change feed ([`RegistryStore::watch`] returns `None`): hosts poll with `load`.
 
+use std::collections::HashMap;
+use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -58,7 +64,7 @@ const LEDGER: &str = "migrations.json";
 /// the guarantees.
 ///
 /// Cloning is cheap; clones, and other `FileStore`s (in this or another process) on the same directory, are
-/// separate clients of the same data.
+/// separate clients of the same data. Two stores are equal when they use the same directory.
 ///
 /// ```
 /// use zelavis_registry::prelude::*;
@@ -85,15 +91,42 @@ const LEDGER: &str = "migrations.json";
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct FileStore {
     dir: PathBuf,
+    /// Per document path, the bytes last written or decoded and their revision; shared by clones.
+    known: Arc<Mutex<HashMap<PathBuf, Known>>>,
 }
+
+/// A document's bytes as this store last wrote or decoded them, and the revision they hold.
+struct Known {
+    bytes: Vec<u8>,
+    revision: Revision,
+}
+
+impl fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileStore")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for FileStore {
+    fn eq(&self, other: &Self) -> bool {
+        self.dir == other.dir
+    }
+}
+
+impl Eq for FileStore {}
 
 impl FileStore {
     /// A store in `dir`: the default scope at `dir/plugins.json`. Nothing is created until the first write.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            known: Arc::default(),
+        }
     }
 
     /// The store at [`DEFAULT_DIR`] (`zelavis`), relative to the working directory: the default scope's
@@ -146,9 +179,40 @@ impl FileStore {
             None => Ok(Stored::default()),
             Some(bytes) => {
                 let (state, revision) = decode_document(&bytes, &self.describe(), &path.display().to_string())?;
+                self.remember(path, bytes, revision);
                 Ok(Stored { state, revision })
             }
         }
+    }
+
+    /// The revision of the document at `path` ([`Revision::NONE`] when there is none), checking that it is
+    /// readable: decoded only when its bytes differ from the ones this store last wrote or decoded.
+    fn read_revision(&self, path: &Path) -> Result<Revision, StoreError> {
+        let Some(bytes) = self.read(path)? else {
+            return Ok(Revision::NONE);
+        };
+        if let Some(revision) = self.known_revision(path, &bytes) {
+            return Ok(revision);
+        }
+        let (_, revision) = decode_document(&bytes, &self.describe(), &path.display().to_string())?;
+        self.remember(path, bytes, revision);
+        Ok(revision)
+    }
+
+    /// The revision of `bytes` if they are the bytes this store last wrote or decoded at `path`.
+    fn known_revision(&self, path: &Path, bytes: &[u8]) -> Option<Revision> {
+        let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        known
+            .get(path)
+            .filter(|known| known.bytes == bytes)
+            .map(|known| known.revision)
+    }
+
+    /// Remembers that the document at `path` is `bytes`, a valid document at `revision`.
+    fn remember(&self, path: &Path, bytes: Vec<u8>, revision: Revision) {
+        // A poisoned map holds whole entries only (each is replaced in one insert), so it is still usable.
+        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        known.insert(path.to_owned(), Known { bytes, revision });
     }
 
     /// Takes the exclusive lock of `path`, held until the guard drops. The directory is created only when it is
@@ -308,7 +372,7 @@ impl RegistryStore for FileStore {
         let path = self.document_path(scope);
         let _lock = self.lock(&path)?;
         // Under the lock: a corrupt or newer-format document fails here and is never overwritten.
-        let actual = self.read_document(&path)?.revision;
+        let actual = self.read_revision(&path)?;
         if actual != expected {
             return Err(StoreError::Conflict {
                 store: self.describe(),
@@ -324,7 +388,9 @@ impl RegistryStore for FileStore {
             )));
         }
         let revision = actual.next();
-        self.write_atomic(&path, &encode_document(state, revision))?;
+        let bytes = encode_document(state, revision);
+        self.write_atomic(&path, &bytes)?;
+        self.remember(&path, bytes, revision);
         tracing::debug!(path = %path.display(), %revision, "file store saved");
         Ok(revision)
     }
