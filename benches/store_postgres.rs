@@ -1,14 +1,14 @@
 //! Cost of the PostgreSQL store's compare-and-swap save against a hand-written upsert of the same row.
 //!
 //! `postgres_save_100/postgres_store` saves a 100-plugin state with [`PostgresStore::save`]: serialise the state,
-//! `BEGIN` pipelined with `SELECT revision, format, body ... FOR UPDATE`, check the row's format, revision and body
-//! (the body is parsed, so a corrupt row is never overwritten), then the `UPDATE` with its `pg_notify` pipelined
-//! with `COMMIT`. `postgres_save_100/baseline_upsert` writes the same, already serialised body by hand with one
+//! then — since this store wrote the row it replaces — its fast path, one `UPDATE ... WHERE revision = $expected
+//! AND xmin = $version` with its `pg_notify` (the transaction with `SELECT ... FOR UPDATE` and a parse of the row
+//! runs only when the row is not the version this store knows). `postgres_save_100/baseline_upsert` writes the same, already serialised body by hand with one
 //! autocommit, prepared `INSERT ... ON CONFLICT (scope) DO UPDATE SET body = ..., revision = state.revision + 1`
 //! into the same table and row. Both run on one connection each to the same server, driven by
 //! `Runtime::block_on` on a current-thread tokio runtime, and each commit is durable (the server's
-//! `synchronous_commit`), so the ratio is the store's round trip for the locking read, its checks and its
-//! notification on top of a durable write. Target: ≤ 1.5×.
+//! `synchronous_commit`), so the ratio is the store's serialisation, its checked write and its notification on top
+//! of a durable write. Target: ≤ 1.5×.
 //!
 //! The bench works in a schema of its own, dropped at the end. When the server (`ZELAVIS_POSTGRES_URL`, default
 //! `host=127.0.0.1 port=5432 user=postgres dbname=test`) is unreachable it says so and measures nothing.

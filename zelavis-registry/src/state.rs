@@ -472,6 +472,24 @@ mod tests {
             let _ = RegistryState::from_json(&text);
         }
 
+        /// Stores decode with the derived `Deserialize` first and fall back to `from_json` for its error: the two
+        /// must accept exactly the same documents, with the same result.
+        #[test]
+        fn derived_deserialize_agrees_with_from_json(
+            name in "[ a-zA-Z0-9@/._-]{0,8}",
+            status in prop_oneof![Just("installed"), Just("available"), Just("on")],
+            order in prop_oneof![Just("0"), Just("7"), Just("-1"), Just("1.5"), Just("null")],
+            extra in prop_oneof![Just(""), Just(r#", "pin": "1.0.0""#), Just(r#", "version": "1.0.0""#)],
+            trailing in prop_oneof![Just(""), Just(" "), Just(" x"), Just("}")],
+        ) {
+            let text = format!(
+                r#"{{"records": [{{"name": {}, "status": "{status}", "order": {order}{extra}}}]}}{trailing}"#,
+                serde_json::to_string(&name).unwrap(),
+            );
+            let derived = serde_json::from_str::<RegistryState>(&text).ok();
+            prop_assert_eq!(derived, RegistryState::from_json(&text).ok(), "{}", text);
+        }
+
         #[test]
         fn any_name_text_is_either_trimmed_and_valid_or_refused_at_its_path(name in "[ a-zA-Z0-9@/._-]{0,12}") {
             let text = serde_json::json!({"records": [{"name": name, "status": "installed"}]}).to_string();

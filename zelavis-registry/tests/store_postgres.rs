@@ -262,6 +262,30 @@ async fn errors_name_the_store_and_the_row() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_edited_behind_the_store_at_the_same_revision_is_not_overwritten() {
+    let Some(url) = servers::postgres_or_skip().await else {
+        return;
+    };
+    let store = fresh(&url).await;
+    let schema = store.schema().to_owned();
+    let shop = state(&["shop"]);
+    let r1 = store
+        .save(&Scope::Default, &shop, Revision::NONE)
+        .await
+        .expect("first save");
+    // Same revision, same length, different (invalid) content: the store's memory of its own write must not
+    // vouch for it.
+    let written = serde_json::to_string(&shop).expect("encode");
+    plant(&url, &schema, &Scope::Default, 1, 1, &written.replace("shop", "SHOP")).await;
+    let saved = store.save(&Scope::Default, &shop, r1).await;
+    assert!(matches!(saved, Err(StoreError::Corrupt { .. })), "{saved:?}");
+    // The row it wrote, planted back by hand: valid, so the save goes through.
+    plant(&url, &schema, &Scope::Default, 1, 1, &written).await;
+    assert_eq!(store.save(&Scope::Default, &shop, r1).await.expect("save"), Revision(2));
+    servers::drop_schema(&url, &schema).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newer_schema_is_refused_and_bad_names_are_rejected() {
     let Some(url) = servers::postgres_or_skip().await else {
         return;

@@ -62,12 +62,18 @@ pub fn decode_document(bytes: &[u8], store: &str, location: &str) -> Result<(Reg
     Ok((decode_state(state.get(), store, location)?, revision))
 }
 
-/// Decodes a state JSON text stored in a column or value.
+/// Decodes a state JSON text stored in a document, column or value.
+///
+/// The fast path is serde's derived `Deserialize`, which accepts exactly what [`RegistryState::from_json`]
+/// accepts (same raw records, same name checks, unknown fields and trailing data refused); only when it fails
+/// does `from_json` run, for an error with the JSON path of the culprit.
 pub(crate) fn decode_state(text: &str, store: &str, location: &str) -> Result<RegistryState, StoreError> {
-    RegistryState::from_json(text).map_err(|e| StoreError::Corrupt {
-        store: store.to_owned(),
-        location: location.to_owned(),
-        reason: e.to_string(),
+    serde_json::from_str(text).or_else(|_| {
+        RegistryState::from_json(text).map_err(|e| StoreError::Corrupt {
+            store: store.to_owned(),
+            location: location.to_owned(),
+            reason: e.to_string(),
+        })
     })
 }
 

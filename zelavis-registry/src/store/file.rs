@@ -35,18 +35,18 @@
 //! file-system calls and two fsyncs for a save). Hosts that mind can run the store on a blocking pool.
 //! There is no change feed ([`RegistryStore::watch`] returns `None`): hosts poll with `load`.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use zelavis_core::name::Name;
 use zelavis_core::paths::encode_segment;
 
+use super::validated::Validated;
 use super::{FORMAT_VERSION, RegistryStore, Revision, Scope, StoreError, Stored, decode_document, encode_document};
 use crate::state::RegistryState;
 
@@ -95,13 +95,7 @@ const LEDGER: &str = "migrations.json";
 pub struct FileStore {
     dir: PathBuf,
     /// Per document path, the bytes last written or decoded and their revision; shared by clones.
-    known: Arc<Mutex<HashMap<PathBuf, Known>>>,
-}
-
-/// A document's bytes as this store last wrote or decoded them, and the revision they hold.
-struct Known {
-    bytes: Vec<u8>,
-    revision: Revision,
+    validated: Arc<Mutex<Validated>>,
 }
 
 impl fmt::Debug for FileStore {
@@ -125,7 +119,7 @@ impl FileStore {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
-            known: Arc::default(),
+            validated: Arc::default(),
         }
     }
 
@@ -201,18 +195,18 @@ impl FileStore {
 
     /// The revision of `bytes` if they are the bytes this store last wrote or decoded at `path`.
     fn known_revision(&self, path: &Path, bytes: &[u8]) -> Option<Revision> {
-        let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
-        known
-            .get(path)
-            .filter(|known| known.bytes == bytes)
-            .map(|known| known.revision)
+        self.validated().revision_of(&path.to_string_lossy(), bytes)
     }
 
     /// Remembers that the document at `path` is `bytes`, a valid document at `revision`.
     fn remember(&self, path: &Path, bytes: Vec<u8>, revision: Revision) {
-        // A poisoned map holds whole entries only (each is replaced in one insert), so it is still usable.
-        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
-        known.insert(path.to_owned(), Known { bytes, revision });
+        self.validated()
+            .remember(path.to_string_lossy().into_owned(), revision, bytes);
+    }
+
+    /// The validated documents. A poisoned lock is taken over: each update is one whole insert.
+    fn validated(&self) -> MutexGuard<'_, Validated> {
+        self.validated.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Takes the exclusive lock of `path`, held until the guard drops. The directory is created only when it is

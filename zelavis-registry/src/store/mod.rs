@@ -24,6 +24,7 @@ pub mod postgres;
 pub mod redis;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+mod validated;
 
 use std::fmt;
 use std::str::FromStr;

@@ -26,6 +26,14 @@
 //! also calls `pg_notify`, and `COMMIT`. Statements are prepared once per connection and sent pipelined
 //! (`BEGIN` with the `SELECT`, the write with the `COMMIT`), so a save costs two round trips.
 //!
+//! **Fast path.** The store remembers, per scope, the revision and row version (PostgreSQL's `xmin`, which
+//! every update of the row changes, whoever makes it) of the row it last parsed or wrote. When a save is based
+//! on that revision, it first sends one autocommitted `UPDATE ... WHERE scope = $1 AND revision = $expected AND
+//! xmin = $version` (with its `pg_notify`): one round trip, and no parse, since that very row version was
+//! already found valid. If the row changed in between the statement writes nothing, and the transaction above
+//! runs and says why (conflict, corrupt or newer row). Likewise the transaction skips parsing a row whose
+//! version the store knows.
+//!
 //! One store holds one connection; its clones share it and take turns (a transaction needs the connection to
 //! itself). Open several stores for parallel writers. A closed connection is reopened on the next call.
 //!
@@ -38,6 +46,7 @@
 //! its connection does; watch again and re-read every scope you care about, and re-read whenever a hint names a
 //! newer revision than the one you hold.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -124,6 +133,8 @@ struct Inner {
     channel: String,
     sql: Sql,
     connection: Mutex<Option<Connection>>,
+    /// Per scope key, the revision and row version (`xmin`) of the row this store last parsed or wrote.
+    known: std::sync::Mutex<HashMap<String, Known>>,
 }
 
 /// The statements' text, with the schema filled in.
@@ -133,6 +144,7 @@ struct Sql {
     revision: String,
     update: String,
     insert: String,
+    swap: String,
     record: String,
     applied: String,
 }
@@ -141,16 +153,22 @@ impl Sql {
     fn new(quoted: &str) -> Self {
         let s = |text: &str| text.replace("{s}", quoted);
         Sql {
-            load: s("SELECT revision, format, body FROM {s}.state WHERE scope = $1"),
-            lock: s("SELECT revision, format, body FROM {s}.state WHERE scope = $1 FOR UPDATE"),
+            load: s("SELECT revision, format, body, xmin::text::bigint FROM {s}.state WHERE scope = $1"),
+            lock: s("SELECT revision, format, body, xmin::text::bigint FROM {s}.state WHERE scope = $1 FOR UPDATE"),
             revision: s("SELECT revision FROM {s}.state WHERE scope = $1"),
             update: s("WITH written AS (
-                    UPDATE {s}.state SET revision = $2, format = $3, body = $4 WHERE scope = $1 RETURNING 1
-                ) SELECT pg_notify($5, $6) FROM written"),
+                    UPDATE {s}.state SET revision = $2, format = $3, body = $4 WHERE scope = $1
+                    RETURNING xmin::text::bigint AS version
+                ) SELECT pg_notify($5, $6), version FROM written"),
             insert: s("WITH written AS (
                     INSERT INTO {s}.state (scope, revision, format, body) VALUES ($1, $2, $3, $4)
-                    ON CONFLICT (scope) DO NOTHING RETURNING 1
-                ) SELECT pg_notify($5, $6) FROM written"),
+                    ON CONFLICT (scope) DO NOTHING RETURNING xmin::text::bigint AS version
+                ) SELECT pg_notify($5, $6), version FROM written"),
+            swap: s("WITH written AS (
+                    UPDATE {s}.state SET revision = $2, format = $3, body = $4
+                    WHERE scope = $1 AND revision = $7 AND xmin::text::bigint = $8
+                    RETURNING xmin::text::bigint AS version
+                ) SELECT pg_notify($5, $6), version FROM written"),
             record: s("INSERT INTO {s}.migrations (plugin, id) VALUES ($1, $2) ON CONFLICT DO NOTHING"),
             applied: s("SELECT EXISTS (SELECT 1 FROM {s}.migrations WHERE plugin = $1 AND id = $2)"),
         }
@@ -171,8 +189,18 @@ struct Statements {
     revision: Statement,
     update: Statement,
     insert: Statement,
+    swap: Statement,
     record: Statement,
     applied: Statement,
+}
+
+/// A row this store parsed or wrote: its revision and its row version, PostgreSQL's `xmin`, which every update
+/// of the row changes, whoever makes it. A save that finds that very version knows the row is valid without
+/// parsing it, and can swap it in one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Known {
+    revision: Revision,
+    version: i64,
 }
 
 /// The change hint sent with `NOTIFY`.
@@ -289,6 +317,7 @@ impl PostgresStore {
                 sql: Sql::new(&quoted),
                 name,
                 connection: Mutex::new(None),
+                known: std::sync::Mutex::default(),
             }),
         };
         let mut client = open_client(&store.inner.config, &store.inner.name).await?;
@@ -398,12 +427,13 @@ impl PostgresStore {
     /// Prepares every statement, pipelined.
     async fn prepare(&self, client: &Client) -> Result<Statements, StoreError> {
         let sql = &self.inner.sql;
-        let (load, lock, revision, update, insert, record, applied) = join!(
+        let (load, lock, revision, update, insert, swap, record, applied) = join!(
             client.prepare(&sql.load),
             client.prepare(&sql.lock),
             client.prepare(&sql.revision),
             client.prepare(&sql.update),
             client.prepare(&sql.insert),
+            client.prepare(&sql.swap),
             client.prepare(&sql.record),
             client.prepare(&sql.applied),
         );
@@ -414,6 +444,7 @@ impl PostgresStore {
             revision: revision.map_err(fail)?,
             update: update.map_err(fail)?,
             insert: insert.map_err(fail)?,
+            swap: swap.map_err(fail)?,
             record: record.map_err(fail)?,
             applied: applied.map_err(fail)?,
         })
@@ -450,6 +481,27 @@ impl PostgresStore {
 
     /// Checks a stored row and decodes its state.
     fn decode(&self, scope: &Scope, row: &Row) -> Result<Stored, StoreError> {
+        let (revision, body) = self.check(scope, row)?;
+        let state = decode_state(body, &self.inner.name, &self.location(scope))?;
+        if let Ok(version) = row.try_get::<_, i64>(3) {
+            self.remember(scope.key(), revision, version);
+        }
+        Ok(Stored { state, revision })
+    }
+
+    /// The revision of a row about to be overwritten, checked like [`Self::decode`]; the body is parsed unless the
+    /// row is the very version this store last parsed or wrote.
+    fn revision_to_replace(&self, scope: &Scope, key: &str, row: &Row) -> Result<Revision, StoreError> {
+        let (revision, _) = self.check(scope, row)?;
+        let this = row.try_get::<_, i64>(3).ok().map(|version| Known { revision, version });
+        if this.is_none() || this != self.known(key) {
+            self.decode(scope, row)?;
+        }
+        Ok(revision)
+    }
+
+    /// A row's revision and body, after checking its format and revision.
+    fn check<'r>(&self, scope: &Scope, row: &'r Row) -> Result<(Revision, &'r str), StoreError> {
         let fail = |e: tokio_postgres::Error| self.backend("cannot read a state row", &e);
         let revision: i64 = row.try_get(0).map_err(fail)?;
         let format: i32 = row.try_get(1).map_err(fail)?;
@@ -474,12 +526,28 @@ impl PostgresStore {
         if format == 0 {
             return Err(corrupt("format 0 is not a zelavis document format".to_owned()));
         }
-        let revision = match u64::try_from(revision) {
-            Ok(revision) if revision > 0 => Revision(revision),
-            _ => return Err(corrupt(format!("revision {revision} is not positive"))),
-        };
-        let state = decode_state(body, &self.inner.name, &location)?;
-        Ok(Stored { state, revision })
+        match u64::try_from(revision) {
+            Ok(revision) if revision > 0 => Ok((Revision(revision), body)),
+            _ => Err(corrupt(format!("revision {revision} is not positive"))),
+        }
+    }
+
+    /// The row of `key` this store last parsed or wrote.
+    fn known(&self, key: &str) -> Option<Known> {
+        self.known_rows().get(key).copied()
+    }
+
+    /// Records that the row of `key` at `revision` and `version` is valid: parsed, or written by this store.
+    fn remember(&self, key: String, revision: Revision, version: i64) {
+        self.known_rows().insert(key, Known { revision, version });
+    }
+
+    /// The known rows. A poisoned lock is taken over: each update is one whole insert.
+    fn known_rows(&self) -> std::sync::MutexGuard<'_, HashMap<String, Known>> {
+        self.inner
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The revision of `scope` now, outside any transaction (for a conflict's message).
@@ -498,9 +566,45 @@ impl PostgresStore {
         Ok(Revision(u64::try_from(revision).unwrap_or(0)))
     }
 
-    /// The save's transaction: whether the write happened (`false`: another host inserted the scope first),
-    /// and whether the transaction is closed (committed or rolled back) for sure.
-    async fn compare_and_swap(&self, connection: &Connection, write: &Write<'_>) -> (Result<bool, StoreError>, bool) {
+    /// The save's fast path, when this store knows the row it replaces (`known`, at the save's expected revision):
+    /// one autocommitted statement that writes only if the row is still that very version. The new row's version
+    /// if it wrote; `None` if the row changed since, and the full [`Self::compare_and_swap`] must say why.
+    async fn swap(&self, connection: &Connection, write: &Write<'_>, known: Known) -> Result<Option<i64>, StoreError> {
+        let format = i32::try_from(FORMAT_VERSION).unwrap_or(i32::MAX);
+        let expected = to_i64(known.revision, &self.inner.name)?;
+        let params: [&(dyn ToSql + Sync); 8] = [
+            &write.key,
+            &write.revision,
+            &format,
+            &write.body,
+            &self.inner.channel,
+            &write.hint,
+            &expected,
+            &known.version,
+        ];
+        let rows = connection
+            .client
+            .query(&connection.statements.swap, &params)
+            .await
+            .map_err(|e| self.backend(&format!("cannot write scope {}", write.scope), &e))?;
+        self.written_version(&rows)
+    }
+
+    /// The version of the row a write statement wrote, from its answer; `None` when it wrote nothing.
+    fn written_version(&self, rows: &[Row]) -> Result<Option<i64>, StoreError> {
+        rows.first()
+            .map(|row| row.try_get::<_, i64>(1))
+            .transpose()
+            .map_err(|e| self.backend("cannot read the version of the written row", &e))
+    }
+
+    /// The save's transaction: the new row's version if the write happened (`None`: another host inserted the
+    /// scope first), and whether the transaction is closed (committed or rolled back) for sure.
+    async fn compare_and_swap(
+        &self,
+        connection: &Connection,
+        write: &Write<'_>,
+    ) -> (Result<Option<i64>, StoreError>, bool) {
         let client = &connection.client;
         let mut open = OpenTransaction { client, open: true };
         // BEGIN and the locking read, pipelined.
@@ -512,7 +616,7 @@ impl PostgresStore {
         let checked = match (begin, current) {
             (Err(e), _) | (_, Err(e)) => Err(self.backend(&format!("cannot read scope {}", write.scope), &e)),
             (Ok(()), Ok(None)) => Ok(None),
-            (Ok(()), Ok(Some(row))) => self.decode(write.scope, &row).map(|stored| Some(stored.revision)),
+            (Ok(()), Ok(Some(row))) => self.revision_to_replace(write.scope, write.key, &row).map(Some),
         };
         let refusal = match checked {
             Err(error) => error,
@@ -544,7 +648,7 @@ impl PostgresStore {
                 let outcome = match (written, commit) {
                     (Err(e), _) => Err(self.backend(&format!("cannot write scope {}", write.scope), &e)),
                     (Ok(_), Err(e)) => Err(self.backend(&format!("cannot commit scope {}", write.scope), &e)),
-                    (Ok(rows), Ok(())) => Ok(rows.len() == 1),
+                    (Ok(rows), Ok(())) => self.written_version(&rows),
                 };
                 return (outcome, closed);
             }
@@ -622,14 +726,24 @@ impl RegistryStore for PostgresStore {
             body: &body,
             hint: &hint,
         };
+        let known = self.known(&key).filter(|known| known.revision == expected);
         let mut connection = self.connection().await?;
+        if let Some(known) = known
+            && let Some(version) = self.swap(&connection, &write, known).await?
+        {
+            self.remember(key, revision, version);
+            return Ok(revision);
+        }
         // Stays set if this future is dropped mid-transaction: the next call rolls back first.
         connection.dirty = true;
         let (outcome, closed) = self.compare_and_swap(&connection, &write).await;
         connection.dirty = !closed;
         match outcome {
-            Ok(true) => Ok(revision),
-            Ok(false) => {
+            Ok(Some(version)) => {
+                self.remember(key, revision, version);
+                Ok(revision)
+            }
+            Ok(None) => {
                 // Another host inserted this new scope first (ON CONFLICT DO NOTHING wrote nothing).
                 let actual = self.current_revision(&connection, &key).await?;
                 Err(StoreError::Conflict {

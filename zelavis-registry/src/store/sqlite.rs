@@ -17,7 +17,6 @@
 //! connections, so [`RegistryStore::watch`] returns `None`: hosts poll (see
 //! [`Follower::poll_every`](crate::follow::Follower::poll_every)).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -29,6 +28,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 use zelavis_core::name::Name;
 
 use super::document::decode_state;
+use super::validated::Validated;
 use super::{FORMAT_VERSION, RegistryStore, Revision, Scope, StoreError, Stored};
 use crate::state::RegistryState;
 
@@ -132,43 +132,6 @@ struct Shared {
 struct Session {
     connection: Connection,
     validated: Validated,
-}
-
-/// How many bytes of bodies [`Validated`] keeps, all scopes together.
-const VALIDATED_BYTES: usize = 4 << 20;
-
-/// Per scope key, the revision and exact body of the last row this store parsed successfully or wrote itself.
-/// A save that finds that very row (same revision, byte-for-byte the same body) skips re-parsing it; any other
-/// row — another writer's, or one edited behind the store's back even at the same revision — is parsed before
-/// it may be overwritten. Comparing bytes costs far less than parsing (or hashing) them; the memory is capped
-/// at [`VALIDATED_BYTES`], beyond which it starts over (a miss only costs a parse).
-#[derive(Default)]
-struct Validated {
-    rows: HashMap<String, (Revision, String)>,
-    bytes: usize,
-}
-
-impl Validated {
-    fn vouches_for(&self, key: &str, revision: Revision, body: &str) -> bool {
-        self.rows
-            .get(key)
-            .is_some_and(|(known, known_body)| *known == revision && known_body == body)
-    }
-
-    fn remember(&mut self, key: String, revision: Revision, body: String) {
-        if let Some((_, old)) = self.rows.remove(&key) {
-            self.bytes -= old.len();
-        }
-        if body.len() > VALIDATED_BYTES {
-            return;
-        }
-        if self.bytes + body.len() > VALIDATED_BYTES {
-            self.rows.clear();
-            self.bytes = 0;
-        }
-        self.bytes += body.len();
-        self.rows.insert(key, (revision, body));
-    }
 }
 
 /// A `zelavis_state` row as stored, before it is checked.
@@ -445,11 +408,9 @@ impl Shared {
         }
     }
 
-    /// Parses a state body. The fast path is serde's derived `Deserialize`, which accepts exactly what
-    /// [`RegistryState::from_json`] accepts (same raw records, same name checks, unknown fields and trailing
-    /// data refused); when it fails, `from_json` runs again for an error with the JSON path of the culprit.
+    /// Parses a state body.
     fn parse(&self, key: &str, body: &str) -> Result<RegistryState, StoreError> {
-        serde_json::from_str(body).or_else(|_| decode_state(body, &self.store, &self.state_location(key)))
+        decode_state(body, &self.store, &self.state_location(key))
     }
 
     fn load(&self, scope: &Scope) -> Result<Stored, StoreError> {
@@ -460,7 +421,7 @@ impl Shared {
         };
         let (revision, body) = self.check(&key, row)?;
         let state = self.parse(&key, &body)?;
-        self.lock().validated.remember(key, revision, body);
+        self.lock().validated.remember(key, revision, body.into_bytes());
         Ok(Stored { state, revision })
     }
 
@@ -481,7 +442,7 @@ impl Shared {
             Some(row) => {
                 // A newer-format or unreadable row is never overwritten, whatever revision the save names.
                 let (revision, body) = self.check(&key, row)?;
-                if !validated.vouches_for(&key, revision, &body) {
+                if !validated.vouches_for(&key, revision, body.as_bytes()) {
                     self.parse(&key, &body)?;
                 }
                 revision
@@ -502,7 +463,7 @@ impl Shared {
             .and_then(|mut statement| statement.execute(params![key, stored_next, format, body]))
             .map_err(fail)?;
         transaction.commit().map_err(fail)?;
-        validated.remember(key, next, body);
+        validated.remember(key, next, body.into_bytes());
         Ok(next)
     }
 
