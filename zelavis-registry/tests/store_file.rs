@@ -282,6 +282,25 @@ fn unreadable_documents_are_named_and_never_overwritten() {
         Err(StoreError::Corrupt { .. })
     ));
     assert_eq!(fs::read(store.ledger_path()).expect("the ledger"), b"[oops");
+
+    // A newer ledger format is recognised whatever its shape; a current one must have its list, well formed.
+    let cases: [(&[u8], &str); 3] = [
+        (br#"{"format": 2, "applied": {"another": "shape"}}"#, "newer"),
+        (br#"{"format": 1}"#, "lacks its applied list"),
+        (
+            br#"{"format": 1, "applied": [{"plugin": 1, "id": "x"}]}"#,
+            "applied: invalid type",
+        ),
+    ];
+    for (bytes, expected) in cases {
+        plant(&store.ledger_path(), bytes);
+        let error = block_on(store.migration_applied(&shop, "1")).unwrap_err();
+        match (&error, expected) {
+            (StoreError::NewerFormat { found: 2, .. }, "newer") => {}
+            (StoreError::Corrupt { reason, .. }, _) if reason.contains(expected) => {}
+            _ => panic!("{expected}: {error:?}"),
+        }
+    }
 }
 
 #[test]

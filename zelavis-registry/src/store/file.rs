@@ -287,17 +287,24 @@ impl FileStore {
             location: location.clone(),
             reason,
         };
-        let head: LedgerHead =
+        let ledger: LedgerIn<'_> =
             serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("not a zelavis migration ledger: {e}")))?;
-        if head.format > FORMAT_VERSION {
+        if ledger.format > FORMAT_VERSION {
             return Err(StoreError::NewerFormat {
                 store: self.describe(),
                 location,
-                found: head.format,
+                found: ledger.format,
                 supported: FORMAT_VERSION,
             });
         }
-        serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))
+        let applied = ledger
+            .applied
+            .ok_or_else(|| corrupt("the ledger lacks its applied list".to_owned()))?;
+        let applied = serde_json::from_str(applied.get()).map_err(|e| corrupt(format!("applied: {e}")))?;
+        Ok(Ledger {
+            format: ledger.format,
+            applied,
+        })
     }
 }
 
@@ -340,9 +347,13 @@ struct LedgerEntry {
     id: String,
 }
 
+/// The ledger as read in one pass: the list stays raw until the format is known to be one this build reads, so a
+/// newer format with another shape is recognised as newer, not as corrupt.
 #[derive(Deserialize)]
-struct LedgerHead {
+struct LedgerIn<'a> {
     format: u64,
+    #[serde(default, borrow)]
+    applied: Option<&'a serde_json::value::RawValue>,
 }
 
 impl Ledger {
