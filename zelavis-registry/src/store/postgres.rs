@@ -194,6 +194,10 @@ struct Statements {
     applied: Statement,
 }
 
+/// [`FORMAT_VERSION`] as the `format` column's type.
+#[expect(clippy::cast_possible_truncation, reason = "the format version is a small constant")]
+const FORMAT_COLUMN: i32 = FORMAT_VERSION as i32;
+
 /// A row this store parsed or wrote: its revision and its row version, PostgreSQL's `xmin`, which every update
 /// of the row changes, whoever makes it. A save that finds that very version knows the row is valid without
 /// parsing it, and can swap it in one statement.
@@ -570,24 +574,27 @@ impl PostgresStore {
     /// one autocommitted statement that writes only if the row is still that very version. The new row's version
     /// if it wrote; `None` if the row changed since, and the full [`Self::compare_and_swap`] must say why.
     async fn swap(&self, connection: &Connection, write: &Write<'_>, known: Known) -> Result<Option<i64>, StoreError> {
-        let format = i32::try_from(FORMAT_VERSION).unwrap_or(i32::MAX);
         let expected = to_i64(known.revision, &self.inner.name)?;
-        let params: [&(dyn ToSql + Sync); 8] = [
-            &write.key,
-            &write.revision,
-            &format,
-            &write.body,
-            &self.inner.channel,
-            &write.hint,
-            &expected,
-            &known.version,
-        ];
+        let [key, revision, format, body, channel, hint] = self.write_params(write);
+        let params = [key, revision, format, body, channel, hint, &expected, &known.version];
         let rows = connection
             .client
             .query(&connection.statements.swap, &params)
             .await
             .map_err(|e| self.backend(&format!("cannot write scope {}", write.scope), &e))?;
         self.written_version(&rows)
+    }
+
+    /// The parameters `$1`..`$6` of the write statements: scope, revision, format, body, channel, hint.
+    fn write_params<'a>(&'a self, write: &'a Write<'_>) -> [&'a (dyn ToSql + Sync); 6] {
+        [
+            &write.key,
+            &write.revision,
+            &FORMAT_COLUMN,
+            &write.body,
+            &self.inner.channel,
+            &write.hint,
+        ]
     }
 
     /// The version of the row a write statement wrote, from its answer; `None` when it wrote nothing.
@@ -632,16 +639,8 @@ impl PostgresStore {
                 } else {
                     &connection.statements.insert
                 };
-                let format = i32::try_from(FORMAT_VERSION).unwrap_or(i32::MAX);
                 // The write (with its NOTIFY) and COMMIT, pipelined. If the write fails, COMMIT rolls back.
-                let params: [&(dyn ToSql + Sync); 6] = [
-                    &write.key,
-                    &write.revision,
-                    &format,
-                    &write.body,
-                    &self.inner.channel,
-                    &write.hint,
-                ];
+                let params = self.write_params(write);
                 let (written, commit) = join!(client.query(statement, &params), client.batch_execute("COMMIT"),);
                 open.open = false;
                 let closed = commit.is_ok();
