@@ -27,7 +27,7 @@ impl Harness for Kv {
     }
 
     async fn second_client(&self, store: &Self::Store) -> Self::Store {
-        store.clone()
+        KvStore::new(store.kv().clone(), store.prefix())
     }
 
     async fn write_corrupt(&self, store: &Self::Store, scope: &Scope) {
@@ -81,6 +81,36 @@ fn state_of(names: &[&str]) -> RegistryState {
             .map(|n| StateRecord::new(name(n), Status::Installed))
             .collect(),
     )
+}
+
+#[test]
+fn a_document_edited_behind_the_store_at_the_same_revision_is_not_overwritten() {
+    let store = KvStore::new(MemoryKeyValue::new(), "app");
+    let key = store.state_key(&Scope::Default);
+    block_on(async {
+        let r1 = store
+            .save(&Scope::Default, &state_of(&["shop"]), Revision::NONE)
+            .await
+            .expect("first save");
+        let written = store.kv().get(&key).await.expect("get").expect("a document").0;
+        let edited = String::from_utf8(written.clone())
+            .expect("utf-8")
+            .replace("shop", "SHOP");
+        store.kv().set(&key, edited.as_bytes()).await.expect("plant");
+        let saved = store.save(&Scope::Default, &state_of(&["shop"]), r1).await;
+        assert!(matches!(saved, Err(StoreError::Corrupt { .. })), "{saved:?}");
+        assert_eq!(
+            store.kv().get(&key).await.expect("get").expect("a document").0,
+            edited.as_bytes()
+        );
+        // Its own bytes, planted back: recognised without a parse, and the save goes through.
+        store.kv().set(&key, &written).await.expect("plant");
+        let r2 = store
+            .save(&Scope::Default, &state_of(&["shop"]), r1)
+            .await
+            .expect("save");
+        assert_eq!(r2, Revision(2));
+    });
 }
 
 #[test]

@@ -39,14 +39,13 @@ use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use zelavis_core::name::Name;
 use zelavis_core::paths::encode_segment;
 
-use super::validated::Validated;
+use super::validated::KnownDocuments;
 use super::{FORMAT_VERSION, RegistryStore, Revision, Scope, StoreError, Stored, decode_document, encode_document};
 use crate::state::RegistryState;
 
@@ -95,7 +94,7 @@ const LEDGER: &str = "migrations.json";
 pub struct FileStore {
     dir: PathBuf,
     /// Per document path, the bytes last written or decoded and their revision; shared by clones.
-    validated: Arc<Mutex<Validated>>,
+    known: KnownDocuments,
 }
 
 impl fmt::Debug for FileStore {
@@ -119,7 +118,7 @@ impl FileStore {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
-            validated: Arc::default(),
+            known: KnownDocuments::default(),
         }
     }
 
@@ -172,7 +171,7 @@ impl FileStore {
         match self.read(path)? {
             None => Ok(Stored::default()),
             Some(bytes) => {
-                let (state, revision) = decode_document(&bytes, &self.describe(), &path.display().to_string())?;
+                let (state, revision) = decode_document(&bytes, &self.describe(), &location(path))?;
                 self.remember(path, bytes, revision);
                 Ok(Stored { state, revision })
             }
@@ -182,31 +181,15 @@ impl FileStore {
     /// The revision of the document at `path` ([`Revision::NONE`] when there is none), checking that it is
     /// readable: decoded only when its bytes differ from the ones this store last wrote or decoded.
     fn read_revision(&self, path: &Path) -> Result<Revision, StoreError> {
-        let Some(bytes) = self.read(path)? else {
-            return Ok(Revision::NONE);
-        };
-        if let Some(revision) = self.known_revision(path, &bytes) {
-            return Ok(revision);
+        match self.read(path)? {
+            None => Ok(Revision::NONE),
+            Some(bytes) => self.known.revision(&location(path), bytes, &self.describe()),
         }
-        let (_, revision) = decode_document(&bytes, &self.describe(), &path.display().to_string())?;
-        self.remember(path, bytes, revision);
-        Ok(revision)
-    }
-
-    /// The revision of `bytes` if they are the bytes this store last wrote or decoded at `path`.
-    fn known_revision(&self, path: &Path, bytes: &[u8]) -> Option<Revision> {
-        self.validated().revision_of(&path.to_string_lossy(), bytes)
     }
 
     /// Remembers that the document at `path` is `bytes`, a valid document at `revision`.
     fn remember(&self, path: &Path, bytes: Vec<u8>, revision: Revision) {
-        self.validated()
-            .remember(path.to_string_lossy().into_owned(), revision, bytes);
-    }
-
-    /// The validated documents. A poisoned lock is taken over: each update is one whole insert.
-    fn validated(&self) -> MutexGuard<'_, Validated> {
-        self.validated.lock().unwrap_or_else(PoisonError::into_inner)
+        self.known.remember(location(path), revision, bytes);
     }
 
     /// Takes the exclusive lock of `path`, held until the guard drops. The directory is created only when it is
@@ -313,6 +296,11 @@ impl Default for FileStore {
     fn default() -> Self {
         Self::default_location()
     }
+}
+
+/// How errors name the file at `path`, and the key it is known under.
+fn location(path: &Path) -> String {
+    path.display().to_string()
 }
 
 /// `plugins.json` → `plugins.json.lock`.

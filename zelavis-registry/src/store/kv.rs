@@ -32,6 +32,7 @@ use async_trait::async_trait;
 use thiserror::Error;
 use zelavis_core::name::Name;
 
+use super::validated::KnownDocuments;
 use super::{RegistryStore, Revision, Scope, StoreError, Stored, decode_document, encode_document};
 use crate::state::RegistryState;
 
@@ -259,6 +260,8 @@ pub struct KvStore<K> {
     kv: K,
     /// The prefix with its trailing `/`, or empty.
     root: String,
+    /// Per key, the document last written or decoded and its revision; shared by clones.
+    known: KnownDocuments,
 }
 
 impl<K: KeyValue> KvStore<K> {
@@ -271,7 +274,11 @@ impl<K: KeyValue> KvStore<K> {
         } else {
             format!("{trimmed}/")
         };
-        Self { kv, root }
+        Self {
+            kv,
+            root,
+            known: KnownDocuments::default(),
+        }
     }
 
     /// The key/value service.
@@ -315,20 +322,20 @@ impl<K: KeyValue> KvStore<K> {
         }
     }
 
-    /// The document at `key`, its revision and the key's version (`None`: no document, revision 0).
-    async fn read(&self, key: &str) -> Result<(Stored, Option<u64>), StoreError> {
-        match self
-            .kv
+    /// The revision of the document at `key`, checked, and the key's version; `None` when there is none.
+    async fn current(&self, key: &str) -> Result<Option<(Revision, u64)>, StoreError> {
+        match self.get(key).await? {
+            None => Ok(None),
+            Some((bytes, version)) => Ok(Some((self.known.revision(key, bytes, &self.describe())?, version))),
+        }
+    }
+
+    /// The bytes at `key` and the key's version.
+    async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u64)>, StoreError> {
+        self.kv
             .get(key)
             .await
-            .map_err(|e| self.backend(&format!("cannot read {key}"), &e))?
-        {
-            None => Ok((Stored::default(), None)),
-            Some((bytes, version)) => {
-                let (state, revision) = decode_document(&bytes, &self.describe(), key)?;
-                Ok((Stored { state, revision }, Some(version)))
-            }
-        }
+            .map_err(|e| self.backend(&format!("cannot read {key}"), &e))
     }
 }
 
@@ -340,38 +347,50 @@ impl<K: KeyValue> RegistryStore for KvStore<K> {
     }
 
     async fn load(&self, scope: &Scope) -> Result<Stored, StoreError> {
-        Ok(self.read(&self.state_key(scope)).await?.0)
+        let key = self.state_key(scope);
+        let Some((bytes, _)) = self.get(&key).await? else {
+            return Ok(Stored::default());
+        };
+        let (state, revision) = decode_document(&bytes, &self.describe(), &key)?;
+        self.known.remember(key, revision, bytes);
+        Ok(Stored { state, revision })
     }
 
     async fn save(&self, scope: &Scope, state: &RegistryState, expected: Revision) -> Result<Revision, StoreError> {
         let key = self.state_key(scope);
-        // A corrupt or newer-format document fails here and is never overwritten.
-        let (current, version) = self.read(&key).await?;
+        // A corrupt or newer-format document fails here and is never overwritten; one this store wrote or
+        // decoded last is recognised by its bytes.
+        let current = self.current(&key).await?;
         let conflict = |actual| StoreError::Conflict {
             store: self.describe(),
             scope: scope.key(),
             expected,
             actual,
         };
-        if current.revision != expected {
-            return Err(conflict(current.revision));
+        let (actual, version) = current.map_or((Revision::NONE, None), |(revision, version)| (revision, Some(version)));
+        if actual != expected {
+            return Err(conflict(actual));
         }
-        if current.revision.0 == u64::MAX {
+        if actual.0 == u64::MAX {
             return Err(self.backend(
                 &format!("cannot write {key}"),
                 &KvError::new("the revision cannot grow"),
             ));
         }
-        let revision = current.revision.next();
+        let revision = actual.next();
+        let document = encode_document(state, revision);
         let written = self
             .kv
-            .compare_and_set(&key, version, &encode_document(state, revision))
+            .compare_and_set(&key, version, &document)
             .await
             .map_err(|e| self.backend(&format!("cannot write {key}"), &e))?;
         match written {
-            Ok(_) => Ok(revision),
+            Ok(_) => {
+                self.known.remember(key, revision, document);
+                Ok(revision)
+            }
             // Someone wrote between our read and our write: report where the store is now.
-            Err(_) => Err(conflict(self.read(&key).await?.0.revision)),
+            Err(_) => Err(conflict(self.current(&key).await?.map_or(Revision::NONE, |(r, _)| r))),
         }
     }
 

@@ -1,8 +1,10 @@
 //! [`Validated`]: the stored documents a store already knows to be valid, so a save need not parse them again.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::Revision;
+use super::{Revision, StoreError, decode_document};
 
 /// How many bytes of bodies a [`Validated`] keeps, all keys together.
 const VALIDATED_BYTES: usize = 4 << 20;
@@ -15,7 +17,7 @@ const VALIDATED_BYTES: usize = 4 << 20;
 /// a parse; any other document — another writer's, or one edited behind the store's back even at the same
 /// revision — is parsed. Comparing bytes costs far less than parsing (or hashing) them. The memory is capped
 /// at 4 MiB, beyond which it starts over: a miss only costs a parse.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Validated {
     documents: HashMap<String, (Revision, Vec<u8>)>,
     bytes: usize,
@@ -52,6 +54,43 @@ impl Validated {
     }
 }
 
+impl fmt::Debug for Validated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Validated")
+            .field("documents", &self.documents.len())
+            .field("bytes", &self.bytes)
+            .finish()
+    }
+}
+
+/// [`Validated`] for the stores that keep whole documents (file, key/value), shared by a store's clones.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KnownDocuments(Arc<Mutex<Validated>>);
+
+impl KnownDocuments {
+    /// The revision of `bytes`, the document stored under `key` (which also names it in errors) by `store`:
+    /// decoded, and then remembered, unless it is the document last vouched for under `key`. A corrupt or
+    /// newer-format document is the error of [`decode_document`].
+    pub(crate) fn revision(&self, key: &str, bytes: Vec<u8>, store: &str) -> Result<Revision, StoreError> {
+        if let Some(revision) = self.lock().revision_of(key, &bytes) {
+            return Ok(revision);
+        }
+        let (_, revision) = decode_document(&bytes, store, key)?;
+        self.remember(key.to_owned(), revision, bytes);
+        Ok(revision)
+    }
+
+    /// Records that `bytes`, at `revision`, is the valid document under `key` now.
+    pub(crate) fn remember(&self, key: String, revision: Revision, bytes: Vec<u8>) {
+        self.lock().remember(key, revision, bytes);
+    }
+
+    /// A poisoned lock is taken over: each update is one whole insert.
+    fn lock(&self) -> MutexGuard<'_, Validated> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +113,27 @@ mod tests {
         validated.remember("a".to_owned(), Revision(2), b"two".to_vec());
         assert_eq!(validated.revision_of("a", b"one"), None, "replaced");
         assert_eq!(validated.bytes, 3);
+    }
+
+    #[test]
+    fn known_documents_decode_only_what_they_do_not_know() {
+        let known = KnownDocuments::default();
+        let state = crate::state::RegistryState::default();
+        let document = super::super::encode_document(&state, Revision(3));
+        assert_eq!(known.revision("k", document.clone(), "test").unwrap(), Revision(3));
+        assert_eq!(
+            known.lock().revision_of("k", &document),
+            Some(Revision(3)),
+            "remembered once decoded"
+        );
+        let corrupt = known.revision("k", b"{ nope".to_vec(), "test").unwrap_err();
+        assert!(matches!(corrupt, StoreError::Corrupt { .. }), "{corrupt:?}");
+        assert_eq!(
+            known.lock().revision_of("k", &document),
+            Some(Revision(3)),
+            "a failed decode forgets nothing"
+        );
+        assert!(format!("{known:?}").contains("documents: 1"), "{known:?}");
     }
 
     #[test]
