@@ -34,8 +34,11 @@ pub fn encode_document(state: &RegistryState, revision: Revision) -> Vec<u8> {
         revision,
         state,
     };
+    // Sized for a typical pretty-printed record (about 150 bytes), so the buffer rarely grows and copies.
+    let mut bytes = Vec::with_capacity(64 + 192 * state.records.len());
     // Serialising our own plain types into a Vec cannot fail.
-    serde_json::to_vec_pretty(&document).unwrap_or_default()
+    let _infallible = serde_json::to_writer_pretty(&mut bytes, &document);
+    bytes
 }
 
 /// Decodes a document read from `location` of `store`: a newer format is refused, anything unreadable is
