@@ -32,7 +32,9 @@
 //! xmin = $version` (with its `pg_notify`): one round trip, and no parse, since that very row version was
 //! already found valid. If the row changed in between the statement writes nothing, and the transaction above
 //! runs and says why (conflict, corrupt or newer row). Likewise the transaction skips parsing a row whose
-//! version the store knows.
+//! version the store knows. (`xmin` is a 32-bit transaction id: a false match would need the row rewritten
+//! behind the store's back, at the same revision, exactly 2³² transactions later, while the store still
+//! remembers the old version.)
 //!
 //! One store holds one connection; its clones share it and take turns (a transaction needs the connection to
 //! itself). Open several stores for parallel writers. A closed connection is reopened on the next call.
