@@ -26,7 +26,7 @@
 //! - **Lock-free loads.** Since the document is only ever replaced by a rename, `load` and
 //!   `migration_applied` read without locking and always see a whole document.
 //! - **Unreadable data is never overwritten.** A corrupt or newer-format document makes `load` fail with the
-//!   error of [`decode_document`] naming the file, and `save` refuse.
+//!   error of [`decode_document`](super::decode_document) naming the file, and `save` refuse.
 //! - **No needless decoding.** A store remembers, per document, the bytes it last wrote or decoded and their
 //!   revision. `save` still reads the document under the lock, and decodes it only when those bytes changed:
 //!   bytes equal to ones already decoded cannot be corrupt or of a newer format.
@@ -46,7 +46,7 @@ use zelavis_core::name::Name;
 use zelavis_core::paths::encode_segment;
 
 use super::validated::KnownDocuments;
-use super::{FORMAT_VERSION, RegistryStore, Revision, Scope, StoreError, Stored, decode_document, encode_document};
+use super::{FORMAT_VERSION, RegistryStore, Revision, Scope, StoreError, Stored, encode_document};
 use crate::state::RegistryState;
 
 /// The directory [`FileStore::default_location`] uses, relative to the working directory.
@@ -170,11 +170,7 @@ impl FileStore {
     fn read_document(&self, path: &Path) -> Result<Stored, StoreError> {
         match self.read(path)? {
             None => Ok(Stored::default()),
-            Some(bytes) => {
-                let (state, revision) = decode_document(&bytes, &self.describe(), &location(path))?;
-                self.remember(path, bytes, revision);
-                Ok(Stored { state, revision })
-            }
+            Some(bytes) => self.known.decode(location(path), bytes, &self.describe()),
         }
     }
 
@@ -185,11 +181,6 @@ impl FileStore {
             None => Ok(Revision::NONE),
             Some(bytes) => self.known.revision(&location(path), bytes, &self.describe()),
         }
-    }
-
-    /// Remembers that the document at `path` is `bytes`, a valid document at `revision`.
-    fn remember(&self, path: &Path, bytes: Vec<u8>, revision: Revision) {
-        self.known.remember(location(path), revision, bytes);
     }
 
     /// Takes the exclusive lock of `path`, held until the guard drops. The directory is created only when it is
@@ -264,7 +255,7 @@ impl FileStore {
         let Some(bytes) = self.read(path)? else {
             return Ok(Ledger::default());
         };
-        let location = path.display().to_string();
+        let location = location(path);
         let corrupt = |reason: String| StoreError::Corrupt {
             store: self.describe(),
             location: location.clone(),
@@ -383,7 +374,7 @@ impl RegistryStore for FileStore {
         let revision = actual.next();
         let bytes = encode_document(state, revision);
         self.write_atomic(&path, &bytes)?;
-        self.remember(&path, bytes, revision);
+        self.known.remember(location(&path), revision, bytes);
         tracing::debug!(path = %path.display(), %revision, "file store saved");
         Ok(revision)
     }

@@ -33,7 +33,7 @@ use thiserror::Error;
 use zelavis_core::name::Name;
 
 use super::validated::KnownDocuments;
-use super::{RegistryStore, Revision, Scope, StoreError, Stored, decode_document, encode_document};
+use super::{RegistryStore, Revision, Scope, StoreError, Stored, encode_document};
 use crate::state::RegistryState;
 
 /// A key/value operation failed (connection lost, permission denied...): what the adapter has to say.
@@ -348,12 +348,10 @@ impl<K: KeyValue> RegistryStore for KvStore<K> {
 
     async fn load(&self, scope: &Scope) -> Result<Stored, StoreError> {
         let key = self.state_key(scope);
-        let Some((bytes, _)) = self.get(&key).await? else {
-            return Ok(Stored::default());
-        };
-        let (state, revision) = decode_document(&bytes, &self.describe(), &key)?;
-        self.known.remember(key, revision, bytes);
-        Ok(Stored { state, revision })
+        match self.get(&key).await? {
+            None => Ok(Stored::default()),
+            Some((bytes, _)) => self.known.decode(key, bytes, &self.describe()),
+        }
     }
 
     async fn save(&self, scope: &Scope, state: &RegistryState, expected: Revision) -> Result<Revision, StoreError> {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::{Revision, StoreError, decode_document};
+use super::{Revision, StoreError, Stored, decode_document};
 
 /// How many bytes of bodies a [`Validated`] keeps, all keys together.
 const VALIDATED_BYTES: usize = 4 << 20;
@@ -68,6 +68,14 @@ impl fmt::Debug for Validated {
 pub(crate) struct KnownDocuments(Arc<Mutex<Validated>>);
 
 impl KnownDocuments {
+    /// Decodes `bytes`, the document stored under `key` (which also names it in errors) by `store`, and
+    /// remembers it as valid.
+    pub(crate) fn decode(&self, key: String, bytes: Vec<u8>, store: &str) -> Result<Stored, StoreError> {
+        let (state, revision) = decode_document(&bytes, store, &key)?;
+        self.remember(key, revision, bytes);
+        Ok(Stored { state, revision })
+    }
+
     /// The revision of `bytes`, the document stored under `key` (which also names it in errors) by `store`:
     /// decoded, and then remembered, unless it is the document last vouched for under `key`. A corrupt or
     /// newer-format document is the error of [`decode_document`].
@@ -75,9 +83,7 @@ impl KnownDocuments {
         if let Some(revision) = self.lock().revision_of(key, &bytes) {
             return Ok(revision);
         }
-        let (_, revision) = decode_document(&bytes, store, key)?;
-        self.remember(key.to_owned(), revision, bytes);
-        Ok(revision)
+        Ok(self.decode(key.to_owned(), bytes, store)?.revision)
     }
 
     /// Records that `bytes`, at `revision`, is the valid document under `key` now.
