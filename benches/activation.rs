@@ -106,14 +106,14 @@ fn start(c: &mut Criterion) {
         {
             // Check once, outside timing, that every setup runs.
             counter.store(0, Ordering::Relaxed);
-            let (_, report) = block_on(Runtime::builder(registry.clone()).start());
+            let (_, report) = block_on(Runtime::builder(registry.clone()).start()).expect("start");
             assert!(report.all_activated());
             assert_eq!(counter.load(Ordering::Relaxed), n);
         }
         group.bench_with_input(BenchmarkId::new("runtime", n), &n, |b, _| {
             b.iter_batched(
                 || registry.clone(),
-                |registry| block_on(Runtime::builder(registry).start()),
+                |registry| block_on(Runtime::builder(registry).start()).expect("start"),
                 BatchSize::LargeInput,
             );
         });
@@ -157,13 +157,13 @@ fn start_with_services(c: &mut Criterion) {
         RegistryEntry::installed(def)
     });
     let registry = PluginRegistry::new(entries).expect("valid registry");
-    let (runtime, report) = block_on(Runtime::builder(registry.clone()).start());
+    let (runtime, report) = block_on(Runtime::builder(registry.clone()).start()).expect("start");
     assert!(report.all_activated());
     assert_eq!(runtime.services().len(), N);
     group.bench_function(BenchmarkId::new("runtime", N), |b| {
         b.iter_batched(
             || registry.clone(),
-            |registry| block_on(Runtime::builder(registry).start()),
+            |registry| block_on(Runtime::builder(registry).start()).expect("start"),
             BatchSize::LargeInput,
         );
     });
@@ -193,7 +193,7 @@ fn start_with_services(c: &mut Criterion) {
 fn toggle(c: &mut Criterion, n: usize, group_name: &str) {
     let mut group = c.benchmark_group(group_name);
     let counter = Arc::new(AtomicUsize::new(0));
-    let (runtime, report) = block_on(Runtime::builder(registry(n, &counter)).start());
+    let (runtime, report) = block_on(Runtime::builder(registry(n, &counter)).start()).expect("start");
     assert!(report.all_activated());
     // A plain plugin in the middle of the registry.
     let target = format!("x{}", n / 2 + 5);
@@ -211,7 +211,7 @@ fn toggle(c: &mut Criterion, n: usize, group_name: &str) {
     group.bench_function("start_alone", |b| {
         b.iter_batched(
             || alone.clone(),
-            |registry| block_on(Runtime::builder(registry).start()),
+            |registry| block_on(Runtime::builder(registry).start()).expect("start"),
             BatchSize::SmallInput,
         );
     });

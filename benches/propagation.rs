@@ -1,14 +1,14 @@
 //! How fast a change made by one host reaches another host's live runtime through a shared store.
 //!
 //! Host A flips `shop` between installed and available with `update_state`; host B follows the store
-//! (`Follower::run`: the store's watch where it has one, plus polling every 20 ms) and the clock stops when B's
+//! (its runtime owns the store and runs `Follower::run`: the store's watch where it has one, plus polling every 20 ms) and the clock stops when B's
 //! runtime shows the change. Reports p50 and p99 over 100 flips per store. Stores: memory, one SQLite file with
 //! two connections, and, when built with the `postgres` / `redis` features and the servers are reachable,
 //! PostgreSQL (LISTEN/NOTIFY) and Redis (pub/sub).
 //!
 //! Run with `cargo bench --bench propagation --all-features`.
 
-#[path = "../tests/support/hosts.rs"]
+#[path = "../zelavis-registry/tests/support/hosts.rs"]
 #[allow(dead_code)]
 mod hosts;
 #[cfg(any(feature = "postgres", feature = "redis"))]
@@ -24,7 +24,7 @@ use zelavis::registry::store::sqlite::SqliteStore;
 
 const FLIPS: usize = 100;
 
-async fn measure<S: RegistryStore + Clone + 'static>(label: &str, a: S, b: S) {
+async fn measure<S: RegistryStore + MigrationLedger + Clone + 'static>(label: &str, a: S, b: S) {
     let scope = Scope::Default;
     let host_b = start_host(b, scope.clone(), 0).await;
     let mut samples = Vec::with_capacity(FLIPS);

@@ -1,16 +1,16 @@
 //! A host's first ten minutes with the registry: ordered activation with failure isolation, children under a
 //! reviewed extension point, a dependency chain, hooks and a price filter, then a plugin toggled at run time.
 //!
-//! Install state lives in SQLite at `.zelavis/registry.db`: each run starts from what the previous run saved,
-//! then toggles paypal (disabled if it was enabled, enabled if it was disabled) and saves again.
+//! Install state lives in SQLite at `.zelavis/registry.db`, and the runtime owns it: each run starts from what the
+//! previous run saved, then toggles paypal (disabled if it was enabled, enabled if it was disabled), which the
+//! runtime writes back itself.
 //!
 //! Run it with `cargo run --example ecommerce` (twice, to see the state carried over).
 
 use std::sync::Arc;
 
-use zelavis::registry::prelude::*;
+use zelavis::prelude::*;
 use zelavis::registry::store::sqlite::SqliteStore;
-use zelavis::registry::store::update_state;
 
 /// What the shop hands its payment providers.
 #[derive(Debug, Default, Clone)]
@@ -21,6 +21,9 @@ pub struct PaymentsApi {
 
 /// The shop's extension point for payment providers.
 pub const PAYMENTS: ExtensionPointRef<PaymentsApi> = ExtensionPointRef::new("zelavis-ecommerce", "payments");
+
+/// The providers that attached, published by the shop as a service.
+pub const PAYMENT_PROVIDERS: ServiceRef<PaymentsApi> = ServiceRef::new("payment-providers");
 
 /// Emitted when an order is placed.
 #[derive(Debug)]
@@ -54,7 +57,7 @@ fn ecommerce() -> Result<PluginDef, DefinitionError> {
         .setup_async(|cx| async move {
             let mut payments = PaymentsApi::default();
             cx.extend(&PAYMENTS, &mut payments).await?;
-            cx.register_service(ServiceDef::new(Name::parse("payment-providers")?).value(payments))?;
+            cx.provide(&PAYMENT_PROVIDERS, payments)?;
             cx.register_route(Route::new(http::Method::GET, "/orders", |_| async {
                 Ok(RouteResponse::new(b"[]".to_vec()))
             })?)?;
@@ -119,7 +122,7 @@ fn analytics() -> Result<PluginDef, DefinitionError> {
 fn providers(runtime: &Runtime) -> Vec<String> {
     runtime
         .services()
-        .value::<PaymentsApi>("payment-providers")
+        .value_of(&PAYMENT_PROVIDERS)
         .map(|api| api.providers.clone())
         .unwrap_or_default()
 }
@@ -142,23 +145,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         RegistryEntry::installed(provider("xyz-payments")?),
     ])?;
 
-    // The embedded default store: nothing to install or start.
+    // The embedded default store: nothing to install or start. The runtime loads what the last run saved (the
+    // first run saves the registry's defaults), keeps its migration ledger there and writes every change back.
     let store = SqliteStore::open(".zelavis/registry.db")?;
-    let scope = Scope::Default;
-    let stored = store.load(&scope).await?;
-    let registry = if stored.revision == Revision::NONE {
-        println!("first run: no saved state in {}; saving the defaults", store.describe());
-        store.save(&scope, &registry.serialize_state(), Revision::NONE).await?;
-        registry
-    } else {
-        println!("state loaded from {} at {}", store.describe(), stored.revision);
-        registry.apply_state(&stored.state).into_registry()
-    };
-
-    let (runtime, report) = Runtime::builder(registry)
-        .ledger(std::sync::Arc::new(StoreLedger(store.clone())))
-        .start()
-        .await;
+    let described = store.describe();
+    let (runtime, report) = Runtime::builder(registry).store(store, Scope::Default).start().await?;
+    println!("state from {described} at {}", runtime.revision().await);
     println!("activation report:\n{report}");
 
     println!("emitting order.created:");
@@ -176,22 +168,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let verb = if paypal_on { "disabled" } else { "enabled" };
     println!("{verb} paypal at run time, no restart:\n{report}");
     println!("payment providers: {:?}", providers(&runtime));
-
-    let status = if paypal_on {
-        Status::Available
-    } else {
-        Status::Installed
-    };
-    let saved = update_state(&store, &scope, |state| {
-        if let Ok(name) = Name::parse("paypal") {
-            state.upsert(StateRecord::new(name, status));
-        }
-    })
-    .await?;
     println!(
-        "\nsaved to {} at {}: run again to start with paypal {verb}",
-        store.describe(),
-        saved.revision
+        "\nsaved to {described} at {}: run again to start with paypal {verb}",
+        runtime.revision().await
     );
     println!("health: {}", serde_json::to_string(&runtime.health())?);
     Ok(())

@@ -25,6 +25,12 @@ pub use zelavis_core as core;
 pub use zelavis_plugin as plugin;
 pub use zelavis_registry as registry;
 
+/// `#[async_trait]`, for implementing the crate's async traits (`Setup`, `RegistryStore`, `PluginLoader`, ...)
+/// without depending on `async-trait` yourself.
+pub use async_trait::async_trait;
+/// Semantic versions, as plugin versions, pins and dependency requirements use them.
+pub use semver;
+
 /// Defines a plugin declaratively; see [`zelavis_plugin::define_plugin!`] for the syntax.
 ///
 /// This facade version passes its own path to the macro, so crates that depend only on `zelavis` can use it.
@@ -35,9 +41,10 @@ macro_rules! define_plugin {
     };
 }
 
-/// Everything most hosts and plugin authors need, in one import.
+/// Everything plugin authors and hosts need, in one import: the author SDK (definitions, extension points,
+/// setup context, hooks, filters, typed service handles) and the host side (registry, runtime, stores, reports).
 pub mod prelude {
-    pub use zelavis_plugin::prelude::*;
+    pub use zelavis_registry::prelude::*;
 }
 
 /// The README's examples, compiled and run as doc tests so they never drift from the API.

@@ -10,7 +10,7 @@ pub(crate) fn state(plugins: usize) -> RegistryState {
     RegistryState::new(
         (0..plugins)
             .map(|i| {
-                StateRecord::new(
+                InstallRecord::new(
                     Name::parse(&format!("@bench/plugin-{i:05}")).expect("valid name"),
                     Status::Installed,
                 )

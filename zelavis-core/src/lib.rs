@@ -29,10 +29,11 @@ pub mod prelude {
     };
     pub use crate::contract::{ContractError, ContractVersion, HOST_CONTRACT, ZELAVIS_PLUGIN_V1};
     pub use crate::menu::{Menu, MenuProblem};
+    pub use crate::name;
     pub use crate::name::{Name, NameError};
     pub use crate::page::{Html, Page, PageEntry, PageError, PageId, RenderContext, RenderError, RenderOutput};
     pub use crate::paths::ApiPaths;
     pub use crate::platform::PlatformSummary;
-    pub use crate::service::{ServiceDef, ServiceError, Services};
+    pub use crate::service::{ServiceDef, ServiceError, ServiceRef, Services};
     pub use crate::surface::Surface;
 }

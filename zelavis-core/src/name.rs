@@ -213,6 +213,112 @@ fn validate_segment(whole: &str, segment: &str, offset: usize) -> Result<(), Nam
     Ok(())
 }
 
+/// Whether `text` satisfies the [grammar](self): the same rule as [`validate`], usable in `const` context, so a
+/// name written as a constant is checked when the crate compiles (see [`Name::from_static`] and the
+/// [`name!`](crate::name!) macro).
+///
+/// ```
+/// use zelavis_core::name::is_valid_name;
+///
+/// const _: () = assert!(is_valid_name("@acme/shop"));
+/// assert!(!is_valid_name("Shop"));
+/// ```
+pub const fn is_valid_name(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() || bytes.len() > MAX_NAME_LEN {
+        return false;
+    }
+    // The bare name's start: after `@scope/`, or 0.
+    let mut bare = 0;
+    if bytes[0] == b'@' {
+        let mut slash = 1;
+        while slash < bytes.len() && bytes[slash] != b'/' {
+            slash += 1;
+        }
+        if slash == bytes.len() || !valid_segment(bytes, 1, slash) {
+            return false;
+        }
+        bare = slash + 1;
+    }
+    if !valid_segment(bytes, bare, bytes.len()) {
+        return false;
+    }
+    let mut reserved = 0;
+    while reserved < RESERVED_NAMES.len() {
+        if same_bytes(RESERVED_NAMES[reserved].as_bytes(), bytes, bare) {
+            return false;
+        }
+        reserved += 1;
+    }
+    true
+}
+
+/// Whether `bytes[start..end]` is a non-empty segment: a lowercase letter or digit, then lowercase letters,
+/// digits, `-`, `_` or `.`.
+const fn valid_segment(bytes: &[u8], start: usize, end: usize) -> bool {
+    if start >= end || !(bytes[start].is_ascii_lowercase() || bytes[start].is_ascii_digit()) {
+        return false;
+    }
+    let mut i = start;
+    while i < end {
+        let b = bytes[i];
+        if !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.') {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Whether `bytes[from..]` equals `word`.
+const fn same_bytes(word: &[u8], bytes: &[u8], from: usize) -> bool {
+    if bytes.len() - from != word.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < word.len() {
+        if word[i] != bytes[from + i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+impl Name {
+    /// A name written in the source, such as a constant's.
+    ///
+    /// # Panics
+    ///
+    /// When `text` breaks the [grammar](self). Prefer the [`name!`](crate::name!) macro, which checks the text
+    /// when the crate compiles; use [`Name::parse`] for text from outside.
+    pub fn from_static(text: &'static str) -> Self {
+        assert!(is_valid_name(text), "{text:?} is not a valid zelavis name");
+        Self(Arc::from(text))
+    }
+}
+
+/// A [`Name`] from a string literal, checked when the crate compiles: an invalid literal is a compile error.
+///
+/// ```
+/// let stripe = zelavis_core::name!("stripe");
+/// assert_eq!(stripe.as_str(), "stripe");
+/// ```
+///
+/// ```compile_fail
+/// let bad = zelavis_core::name!("Stripe");
+/// ```
+#[macro_export]
+macro_rules! name {
+    ($text:literal) => {{
+        const _: () = ::core::assert!(
+            $crate::name::is_valid_name($text),
+            ::core::concat!("invalid zelavis name: ", $text)
+        );
+        $crate::name::Name::from_static($text)
+    }};
+}
+
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -371,6 +477,12 @@ mod tests {
     }
 
     proptest! {
+        /// The `const` check and the parser are one rule.
+        #[test]
+        fn the_const_check_agrees_with_validate(text in "(@[a-zA-Z0-9._/-]{0,6}/)?[a-zA-Z0-9._/@ -]{0,12}|core|root|@a/settings") {
+            prop_assert_eq!(is_valid_name(&text), validate(&text).is_ok(), "{}", text);
+        }
+
         #[test]
         fn generated_valid_names_parse(scope in proptest::option::of("[a-z0-9][a-z0-9._-]{0,20}"),
                                        bare in "[a-z0-9][a-z0-9._-]{0,40}") {

@@ -145,6 +145,80 @@ impl fmt::Debug for ServiceDef {
     }
 }
 
+/// A typed handle to a service: its name, checked when the crate compiles, and the type of its value.
+///
+/// The crate that provides the service publishes the handle as a `const`; its setup provides the value with
+/// `SetupContext::provide`, and everyone else reads it with [`Services::value_of`] — no name parsing and no
+/// string-keyed downcast on either side.
+///
+/// ```
+/// use zelavis_core::service::{RegisteredService, ServiceRef, Services};
+///
+/// pub struct Mailer { pub from: &'static str }
+/// pub const MAILER: ServiceRef<Mailer> = ServiceRef::new("mailer");
+///
+/// let services = Services::new(vec![RegisteredService { service: MAILER.def(Mailer { from: "shop@example.com" }), owner: None }]);
+/// assert_eq!(services.value_of(&MAILER).map(|m| m.from), Some("shop@example.com"));
+/// ```
+///
+/// A name that breaks the [name grammar](crate::name) does not compile:
+///
+/// ```compile_fail
+/// use zelavis_core::service::ServiceRef;
+/// const BAD: ServiceRef<u32> = ServiceRef::new("Mailer");
+/// ```
+pub struct ServiceRef<T: ?Sized> {
+    name: &'static str,
+    value: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: ?Sized> ServiceRef<T> {
+    /// A handle to service `name`.
+    ///
+    /// # Panics
+    ///
+    /// When `name` breaks the [name grammar](crate::name) — at compile time when the handle is a `const`, as it
+    /// should be.
+    pub const fn new(name: &'static str) -> Self {
+        assert!(crate::name::is_valid_name(name), "invalid service name");
+        Self {
+            name,
+            value: std::marker::PhantomData,
+        }
+    }
+
+    /// The service's name.
+    pub const fn name_str(&self) -> &'static str {
+        self.name
+    }
+
+    /// The service's name as a [`Name`].
+    pub fn name(&self) -> Name {
+        Name::from_static(self.name)
+    }
+}
+
+impl<T: Any + Send + Sync> ServiceRef<T> {
+    /// The service definition carrying `value`.
+    pub fn def(&self, value: T) -> ServiceDef {
+        ServiceDef::new(self.name()).value(value)
+    }
+}
+
+impl<T: ?Sized> Clone for ServiceRef<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for ServiceRef<T> {}
+
+impl<T: ?Sized> fmt::Debug for ServiceRef<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ServiceRef").field(&self.name).finish()
+    }
+}
+
 /// A registered service and who owns it (`None` for core services).
 #[derive(Debug, Clone)]
 pub struct RegisteredService {
@@ -180,9 +254,15 @@ impl Services {
         self.by_name.get(name).map(|(_, s)| s)
     }
 
-    /// The value of service `name`, if it has one of type `T`.
+    /// The value of service `name`, if it has one of type `T`. With a [`ServiceRef`], prefer
+    /// [`value_of`](Self::value_of).
     pub fn value<T: Any + Send + Sync>(&self, name: &str) -> Option<&T> {
         self.get(name).and_then(|s| s.service.get::<T>())
+    }
+
+    /// The value of the service behind `service`, if it is registered with a value of its type.
+    pub fn value_of<T: Any + Send + Sync>(&self, service: &ServiceRef<T>) -> Option<&T> {
+        self.value(service.name)
     }
 
     /// Every service, in registration order.

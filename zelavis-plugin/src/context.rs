@@ -17,7 +17,7 @@ use zelavis_core::name::Name;
 use zelavis_core::page::panic_message;
 use zelavis_core::paths::ApiPaths;
 use zelavis_core::platform::PlatformSummary;
-use zelavis_core::service::{ServiceDef, ServiceError, Services};
+use zelavis_core::service::{ServiceDef, ServiceError, ServiceRef, Services};
 
 use crate::definition::PluginDef;
 use crate::extension::{ApiType, ExtensionPointRef};
@@ -337,6 +337,26 @@ impl SetupContext {
                 Ok(())
             }
         }
+    }
+
+    /// Provides the service behind a typed handle with `value` (see [`ServiceRef`]): the same as
+    /// [`register_service`](Self::register_service) with `service.def(value)`.
+    ///
+    /// ```
+    /// use zelavis_plugin::prelude::*;
+    ///
+    /// pub struct Mailer;
+    /// pub const MAILER: ServiceRef<Mailer> = ServiceRef::new("mailer");
+    ///
+    /// let def = PluginDef::builder("mail")
+    ///     .permission(Permission::ServicesRegister)
+    ///     .setup(|cx| cx.provide(&MAILER, Mailer))
+    ///     .build()?;
+    /// # let _ = def;
+    /// # Ok::<(), DefinitionError>(())
+    /// ```
+    pub fn provide<T: std::any::Any + Send + Sync>(&self, service: &ServiceRef<T>, value: T) -> Result<(), SetupError> {
+        self.register_service(service.def(value))
     }
 
     /// Registers a service. Needs `services.register`; core service names and names already taken are refused.

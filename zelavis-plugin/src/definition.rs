@@ -77,6 +77,12 @@ impl PluginDef {
         }
     }
 
+    /// Whether `self` and `other` are the same definition: clones of one build. Two builds of equal manifests
+    /// are different definitions (their code may differ).
+    pub fn ptr_eq(&self, other: &PluginDef) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The manifest: everything but code.
     pub fn manifest(&self) -> &PluginManifest {
         &self.inner.manifest

@@ -7,8 +7,8 @@ use zelavis_core::name::Name;
 use zelavis_plugin::PluginDef;
 
 use crate::registry::RegistryEntry;
-use crate::report::Outcome;
-use crate::runtime::{Cascade, Runtime};
+use crate::report::ActivationReport;
+use crate::runtime::{Cascade, Runtime, RuntimeError};
 
 /// How a controller activates plugins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,11 +49,15 @@ pub enum ControllerState {
 
 /// A controller's answer to an action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ControllerAnswer {
     /// Live or pending.
     pub state: ControllerState,
     /// What happened, for people.
     pub message: String,
+    /// What the runtime did, when the change was applied live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<ActivationReport>,
 }
 
 impl ControllerAnswer {
@@ -62,6 +66,7 @@ impl ControllerAnswer {
         Self {
             state: ControllerState::Active,
             message: message.into(),
+            report: None,
         }
     }
 
@@ -70,48 +75,57 @@ impl ControllerAnswer {
         Self {
             state: ControllerState::Pending,
             message: message.into(),
+            report: None,
         }
+    }
+
+    /// The answer with the runtime's report attached.
+    #[must_use]
+    pub fn with_report(mut self, report: ActivationReport) -> Self {
+        self.report = Some(report);
+        self
     }
 }
 
-/// Applies install changes on a platform. Adapters implement [`capabilities`](Self::capabilities) and the
-/// actions they support; the defaults answer `pending`.
+/// Applies install changes on a platform. Its verbs are the runtime's: install, enable, disable, update,
+/// uninstall. Adapters implement [`capabilities`](Self::capabilities) and the verbs they support; the defaults
+/// answer `pending`, saying the change applies on restart.
 #[async_trait]
 pub trait ActivationController: Send + Sync {
     /// What this controller can do.
     fn capabilities(&self) -> ControllerCapabilities;
 
-    /// Makes a plugin known (available, not installed).
-    async fn register(&self, entry: RegistryEntry) -> ControllerAnswer {
-        ControllerAnswer::pending(format!(
-            "plugin {:?} is recorded; registration applies on restart",
-            entry.name().as_str()
-        ))
+    /// Adds a plugin (installed or merely available, as the entry says).
+    async fn install(&self, entry: RegistryEntry) -> ControllerAnswer {
+        pending("install", entry.name())
     }
 
-    /// Installs and activates a plugin.
-    async fn install(&self, name: &Name) -> ControllerAnswer {
-        ControllerAnswer::pending(format!(
-            "install of {:?} is recorded; it applies on restart",
-            name.as_str()
-        ))
+    /// Marks a plugin installed and activates it.
+    async fn enable(&self, name: &Name) -> ControllerAnswer {
+        pending("enable", name)
     }
 
-    /// Deactivates and removes a plugin.
-    async fn uninstall(&self, name: &Name) -> ControllerAnswer {
-        ControllerAnswer::pending(format!(
-            "uninstall of {:?} is recorded; it applies on restart",
-            name.as_str()
-        ))
+    /// Marks a plugin available and deactivates it.
+    async fn disable(&self, name: &Name) -> ControllerAnswer {
+        pending("disable", name)
     }
 
     /// Replaces a plugin's definition.
     async fn update(&self, def: PluginDef) -> ControllerAnswer {
-        ControllerAnswer::pending(format!(
-            "update of {:?} is recorded; it applies on restart",
-            def.name().as_str()
-        ))
+        pending("update", def.name())
     }
+
+    /// Deactivates and removes a plugin.
+    async fn uninstall(&self, name: &Name) -> ControllerAnswer {
+        pending("uninstall", name)
+    }
+}
+
+fn pending(verb: &str, name: &Name) -> ControllerAnswer {
+    ControllerAnswer::pending(format!(
+        "{verb} of {:?} is recorded; it applies on restart",
+        name.as_str()
+    ))
 }
 
 /// The controller used when a host configures none: every action is `pending`, saying so.
@@ -132,19 +146,23 @@ impl ActivationController for NoController {
         }
     }
 
-    async fn register(&self, _entry: RegistryEntry) -> ControllerAnswer {
+    async fn install(&self, _entry: RegistryEntry) -> ControllerAnswer {
         ControllerAnswer::pending(NO_CONTROLLER)
     }
 
-    async fn install(&self, _name: &Name) -> ControllerAnswer {
+    async fn enable(&self, _name: &Name) -> ControllerAnswer {
         ControllerAnswer::pending(NO_CONTROLLER)
     }
 
-    async fn uninstall(&self, _name: &Name) -> ControllerAnswer {
+    async fn disable(&self, _name: &Name) -> ControllerAnswer {
         ControllerAnswer::pending(NO_CONTROLLER)
     }
 
     async fn update(&self, _def: PluginDef) -> ControllerAnswer {
+        ControllerAnswer::pending(NO_CONTROLLER)
+    }
+
+    async fn uninstall(&self, _name: &Name) -> ControllerAnswer {
         ControllerAnswer::pending(NO_CONTROLLER)
     }
 }
@@ -153,12 +171,30 @@ impl ActivationController for NoController {
 #[derive(Clone, Debug)]
 pub struct RuntimeGraphController {
     runtime: Runtime,
+    capabilities: ControllerCapabilities,
 }
 
 impl RuntimeGraphController {
     /// A controller over `runtime`.
     pub fn new(runtime: Runtime) -> Self {
-        Self { runtime }
+        Self {
+            runtime,
+            capabilities: ControllerCapabilities {
+                strategy: Strategy::RuntimeGraph,
+                supports_runtime_install: true,
+                supports_uploaded_specifiers: false,
+                supports_isolated_execution: false,
+            },
+        }
+    }
+
+    /// The same controller, saying its host's loader accepts uploaded specifiers and runs them isolated (a
+    /// WebAssembly loader does).
+    #[must_use]
+    pub fn with_isolated_uploads(mut self) -> Self {
+        self.capabilities.supports_uploaded_specifiers = true;
+        self.capabilities.supports_isolated_execution = true;
+        self
     }
 
     /// The runtime it recomposes.
@@ -167,67 +203,59 @@ impl RuntimeGraphController {
     }
 }
 
-/// Answers an action that should leave `name` in `wanted` (`Activated` for install and update, `Deactivated`
-/// for uninstall), judged by the last line the runtime reported for it.
-fn answer(
-    action: &str,
-    name: &str,
-    wanted: &crate::report::Outcome,
-    result: Result<crate::report::ActivationReport, crate::runtime::RuntimeError>,
-) -> ControllerAnswer {
+/// Answers a verb that should leave `name` live (`true`) or not (`false`), judged by the runtime's final line
+/// for it.
+fn answer(verb: &str, name: &str, live: bool, result: Result<ActivationReport, RuntimeError>) -> ControllerAnswer {
     match result {
-        Ok(report) => match report.plugins.iter().rev().find(|p| p.name == name).map(|p| &p.outcome) {
-            Some(outcome) if outcome != wanted => {
-                ControllerAnswer::pending(format!("{action} of {name:?} is recorded but {outcome}"))
-            }
-            _ => ControllerAnswer::active(format!("{action} of {name:?} is live")),
-        },
-        Err(error) => ControllerAnswer::pending(format!("{action} of {name:?} was not applied: {error}")),
+        Ok(report) => {
+            let answer = match report.outcome(name) {
+                Some(outcome) if report.is_live(name) != live => {
+                    ControllerAnswer::pending(format!("{verb} of {name:?} is recorded but {outcome}"))
+                }
+                _ => ControllerAnswer::active(format!("{verb} of {name:?} is live")),
+            };
+            answer.with_report(report)
+        }
+        Err(error) => ControllerAnswer::pending(format!("{verb} of {name:?} was not applied: {error}")),
     }
 }
 
 #[async_trait]
 impl ActivationController for RuntimeGraphController {
     fn capabilities(&self) -> ControllerCapabilities {
-        ControllerCapabilities {
-            strategy: Strategy::RuntimeGraph,
-            supports_runtime_install: true,
-            supports_uploaded_specifiers: false,
-            supports_isolated_execution: false,
-        }
+        self.capabilities
     }
 
-    async fn register(&self, entry: RegistryEntry) -> ControllerAnswer {
+    async fn install(&self, entry: RegistryEntry) -> ControllerAnswer {
         let name = entry.name().to_string();
-        let entry = RegistryEntry::available(entry.plugin);
+        let live = entry.is_installed();
+        answer("install", &name, live, self.runtime.install(entry).await)
+    }
+
+    async fn enable(&self, name: &Name) -> ControllerAnswer {
+        answer("enable", name.as_str(), true, self.runtime.enable(name.as_str()).await)
+    }
+
+    async fn disable(&self, name: &Name) -> ControllerAnswer {
         answer(
-            "registration",
-            &name,
-            &Outcome::Activated,
-            self.runtime.install(entry).await,
+            "disable",
+            name.as_str(),
+            false,
+            self.runtime.disable(name.as_str(), Cascade::No).await,
         )
     }
 
-    async fn install(&self, name: &Name) -> ControllerAnswer {
-        answer(
-            "install",
-            name.as_str(),
-            &Outcome::Activated,
-            self.runtime.enable(name.as_str()).await,
-        )
+    async fn update(&self, def: PluginDef) -> ControllerAnswer {
+        let name = def.name().to_string();
+        answer("update", &name, true, self.runtime.update(def).await)
     }
 
     async fn uninstall(&self, name: &Name) -> ControllerAnswer {
         answer(
             "uninstall",
             name.as_str(),
-            &Outcome::Deactivated,
+            false,
             self.runtime.uninstall(name.as_str(), Cascade::No).await,
         )
-    }
-
-    async fn update(&self, def: PluginDef) -> ControllerAnswer {
-        let name = def.name().to_string();
-        answer("update", &name, &Outcome::Activated, self.runtime.update(def).await)
     }
 }

@@ -3,16 +3,19 @@
 //! - [`catalog`]: the Marketplace [`Catalog`](catalog::Catalog) of [`CatalogEntry`](catalog::CatalogEntry)
 //!   metadata, never executed;
 //! - [`registry`]: the [`PluginRegistry`](registry::PluginRegistry) of plugins with their runtime status;
-//! - [`state`]: the serialisable install state, [`RegistryState`](state::RegistryState), applied to and written
-//!   from a registry;
+//! - [`record`], [`state`]: one plugin's [`InstallRecord`](record::InstallRecord), and the serialisable install
+//!   state, [`RegistryState`](state::RegistryState), applied to and written from a registry;
 //! - [`source`]: where a plugin comes from, shared by all three;
 //! - [`loader`]: specifiers to plugin modules (the counterpart of `import()`), [`StaticLoader`](loader::StaticLoader)
 //!   by default;
-//! - [`activation`], [`report`]: ordered activation with failure isolation and its [`ActivationReport`](report::ActivationReport);
-//! - [`runtime`]: the live [`Runtime`](runtime::Runtime), recomposed incrementally;
-//! - [`follow`]: keeps a runtime in step with a shared store;
+//! - [`activation`], [`mount`], [`report`]: setting plugins up in isolation, what they mount, and the
+//!   [`ActivationReport`](report::ActivationReport) of every change;
+//! - [`runtime`]: the live [`Runtime`](runtime::Runtime) and its verbs, recomposed incrementally, persisted in its
+//!   store;
+//! - [`follow`]: keeps a runtime in step with other hosts on its store;
 //! - [`controller`]: [`ActivationController`](controller::ActivationController)s that apply install changes;
 //! - [`health`], [`ledger`]: plugin health and the migration ledger;
+//! - [`timer`]: the one [`Timer`](timer::Timer) the runtime waits with;
 //! - [`store`]: where state lives — the [`RegistryStore`](store::RegistryStore) contract, its backends and the
 //!   conformance kit.
 //!
@@ -27,13 +30,16 @@ pub mod health;
 mod json;
 pub mod ledger;
 pub mod loader;
+pub mod mount;
 mod plan;
+pub mod record;
 pub mod registry;
 pub mod report;
 pub mod runtime;
 pub mod source;
 pub mod state;
 pub mod store;
+pub mod timer;
 
 /// The registry's types, and the plugin SDK's, in one import.
 pub mod prelude {
@@ -45,14 +51,19 @@ pub mod prelude {
     };
     pub use crate::follow::{FollowError, Follower};
     pub use crate::health::{HealthSnapshot, PluginHealth};
-    pub use crate::ledger::{LedgerError, MemoryLedger, MigrationLedger};
-    pub use crate::loader::{LoadError, LoadRequest, PluginLoader, PluginModule, StaticLoader, load_registry};
+    pub use crate::ledger::{MemoryLedger, MigrationLedger};
+    pub use crate::loader::{LoadError, PluginLoader, PluginModule, StaticLoader, load_registry};
+    pub use crate::mount::MountedRoute;
+    pub use crate::record::InstallRecord;
     pub use crate::registry::{PluginRegistry, RegistryEntry, RegistryError, Status};
     pub use crate::report::{ActivationReport, ChildRejection, FailReason, Outcome, PluginReport, SkipReason};
-    pub use crate::runtime::{Cascade, MountedRoute, Runtime, RuntimeError, StateApplied};
+    pub use crate::runtime::{Cascade, RouteCallError, Runtime, RuntimeBuilder, RuntimeError, StateApplied};
     pub use crate::source::Source;
-    pub use crate::state::{AppliedState, RegistryState, StateError, StateRecord};
-    pub use crate::store::{Change, RegistryStore, Revision, Scope, StoreError, StoreLedger, Stored};
+    pub use crate::state::{AppliedState, RegistryState, StateError};
+    pub use crate::store::{Change, RegistryStore, Revision, Scope, StoreError, Stored};
+    pub use crate::timer::Timer;
+    #[cfg(feature = "tokio")]
+    pub use crate::timer::TokioTimer;
     pub use zelavis_core::bus::{Bus, FilterRef, HookRef, Subscription};
     pub use zelavis_plugin::prelude::*;
 }

@@ -12,9 +12,10 @@ use async_trait::async_trait;
 use thiserror::Error;
 use zelavis_plugin::{DefinitionError, PluginDef};
 
-use crate::registry::Status;
+use zelavis_core::name::Name;
+
+use crate::record::InstallRecord;
 use crate::registry::{PluginRegistry, RegistryEntry, RegistryError};
-use crate::source::Source;
 
 /// What a module exports. A module may export its definition directly, as `plugin`, or as `default`; when
 /// several are present the precedence is direct > `plugin` > `default`.
@@ -92,6 +93,16 @@ pub enum LoadError {
         specifier: String,
         /// Every problem.
         source: DefinitionError,
+    },
+    /// The module defines a plugin of another name than the record asked for.
+    #[error("module {specifier:?} defines plugin {found:?}, not {expected:?}")]
+    NameMismatch {
+        /// The specifier.
+        specifier: String,
+        /// The name the record gave.
+        expected: Name,
+        /// The name the module's plugin has.
+        found: Name,
     },
     /// A host loader failed for its own reasons.
     #[error("loading {specifier:?} failed: {message}")]
@@ -187,49 +198,6 @@ impl PluginLoader for StaticLoader {
     }
 }
 
-/// One plugin to load into a registry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoadRequest {
-    /// The specifier.
-    pub specifier: String,
-    /// Its status (default `installed`).
-    pub status: Option<Status>,
-    /// Where it comes from.
-    pub source: Option<Source>,
-    /// Its activation order.
-    pub order: Option<u32>,
-}
-
-impl LoadRequest {
-    /// A request for `specifier` with defaults.
-    pub fn new(specifier: impl Into<String>) -> Self {
-        Self {
-            specifier: specifier.into(),
-            status: None,
-            source: None,
-            order: None,
-        }
-    }
-
-    /// Sets the status.
-    pub fn status(mut self, status: Status) -> Self {
-        self.status = Some(status);
-        self
-    }
-
-    /// Sets the activation order.
-    pub fn order(mut self, order: u32) -> Self {
-        self.order = Some(order);
-        self
-    }
-
-    /// Sets the source.
-    pub fn source(mut self, source: Source) -> Self {
-        self.source = Some(source);
-        self
-    }
-}
-
 /// Why a registry could not be loaded: every failed specifier with its input position, or a registry rule.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -245,37 +213,52 @@ pub enum LoadRegistryError {
     Registry(#[from] RegistryError),
 }
 
-/// Loads every request concurrently and builds a registry in input order; status defaults to `installed`.
+/// Loads the plugin of every record concurrently — each record's specifier, or its name when it records none —
+/// and builds a registry in record order, each entry carrying its record. A loaded plugin named otherwise than
+/// its record is refused ([`LoadError::NameMismatch`]).
+///
+/// ```
+/// use zelavis_registry::prelude::*;
+///
+/// # futures::executor::block_on(async {
+/// let loader = StaticLoader::new().with("@acme/hello", || PluginDef::builder("hello").build());
+/// let state = RegistryState::from_json(r#"{ "records": [
+///     { "name": "hello", "specifier": "@acme/hello", "status": "installed", "order": 1 }
+/// ] }"#)?;
+/// let registry = load_registry(&loader, state.records).await?;
+/// assert_eq!(registry.get("hello").map(|e| e.record().order), Some(Some(1)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
 pub async fn load_registry(
     loader: &dyn PluginLoader,
-    requests: Vec<LoadRequest>,
+    records: impl IntoIterator<Item = InstallRecord>,
 ) -> Result<PluginRegistry, LoadRegistryError> {
-    let loaded = futures::future::join_all(requests.iter().map(|r| {
-        let span = tracing::info_span!("load", specifier = %r.specifier);
+    let records: Vec<InstallRecord> = records.into_iter().collect();
+    let loaded = futures::future::join_all(records.iter().map(|record| {
+        let specifier = record.specifier_or_name().to_owned();
+        let span = tracing::info_span!("load", plugin = %record.name, specifier = %specifier);
         tracing::Instrument::instrument(
             async move {
-                let module = loader.load(&r.specifier).await?;
-                module.resolve(&r.specifier)
+                let def = loader.load(&specifier).await?.resolve(&specifier)?;
+                if def.name() != &record.name {
+                    return Err(LoadError::NameMismatch {
+                        specifier,
+                        expected: record.name.clone(),
+                        found: def.name().clone(),
+                    });
+                }
+                Ok(def)
             },
             span,
         )
     }))
     .await;
-    let mut entries = Vec::with_capacity(requests.len());
+    let mut entries = Vec::with_capacity(records.len());
     let mut failures = Vec::new();
-    for (i, (request, result)) in requests.into_iter().zip(loaded).enumerate() {
+    for (i, (record, result)) in records.into_iter().zip(loaded).enumerate() {
         match result {
-            Ok(def) => {
-                let mut entry =
-                    RegistryEntry::new(def, request.status.unwrap_or(Status::Installed)).specifier(request.specifier);
-                if let Some(order) = request.order {
-                    entry = entry.order(order);
-                }
-                if let Some(source) = request.source {
-                    entry = entry.source(source);
-                }
-                entries.push(entry);
-            }
+            Ok(def) => entries.push(RegistryEntry::with_record(def, record)),
             Err(error) => failures.push((i, error)),
         }
     }

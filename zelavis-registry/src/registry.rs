@@ -21,6 +21,7 @@ use thiserror::Error;
 use zelavis_core::name::{Name, NameError};
 use zelavis_plugin::PluginDef;
 
+use crate::record::InstallRecord;
 use crate::source::Source;
 
 /// Whether a plugin is merely known (`available`) or installed (`installed`); only installed plugins activate.
@@ -49,7 +50,7 @@ impl fmt::Display for Status {
     }
 }
 
-/// One plugin in a registry: its definition (code included) and its runtime state.
+/// One plugin in a registry: its definition (code included) and its [install record](InstallRecord).
 ///
 /// ```
 /// use zelavis_registry::prelude::*;
@@ -57,7 +58,7 @@ impl fmt::Display for Status {
 /// let shop = PluginDef::builder("zelavis-ecommerce").build()?;
 /// let entry = RegistryEntry::installed(shop).order(10).source(Source::Official);
 /// assert_eq!(entry.name().as_str(), "zelavis-ecommerce");
-/// assert_eq!((entry.status, entry.order), (Status::Installed, Some(10)));
+/// assert_eq!((entry.status(), entry.record().order), (Status::Installed, Some(10)));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -65,30 +66,21 @@ impl fmt::Display for Status {
 pub struct RegistryEntry {
     /// The plugin's definition; its name is the entry's key.
     pub plugin: PluginDef,
-    /// What a loader resolved to get the plugin, if recorded.
-    pub specifier: Option<String>,
-    /// Available or installed.
-    pub status: Status,
-    /// Where the plugin comes from, if known.
-    pub source: Option<Source>,
-    /// The activation order of a top-level plugin: lower first; ties and absent orders keep registry order.
-    pub order: Option<u32>,
-    /// The version the host pinned, if any. Recorded here and in the state; loaders and the operator layer
-    /// decide what a pin that differs from the plugin's own version means.
-    pub pin: Option<Version>,
+    /// Its install record (named like the plugin).
+    pub(crate) record: InstallRecord,
 }
 
 impl RegistryEntry {
     /// An entry for `plugin` with `status` and nothing else recorded.
     pub fn new(plugin: PluginDef, status: Status) -> Self {
-        Self {
-            plugin,
-            specifier: None,
-            status,
-            source: None,
-            order: None,
-            pin: None,
-        }
+        let record = InstallRecord::new(plugin.name().clone(), status);
+        Self { plugin, record }
+    }
+
+    /// An entry for `plugin` with `record`'s values (its name is the plugin's, whatever `record` says).
+    pub fn with_record(plugin: PluginDef, mut record: InstallRecord) -> Self {
+        record.name = plugin.name().clone();
+        Self { plugin, record }
     }
 
     /// An installed entry for `plugin`.
@@ -102,26 +94,30 @@ impl RegistryEntry {
     }
 
     /// Sets the specifier.
+    #[must_use]
     pub fn specifier(mut self, specifier: impl Into<String>) -> Self {
-        self.specifier = Some(specifier.into());
+        self.record.specifier = Some(specifier.into());
         self
     }
 
     /// Sets the source.
+    #[must_use]
     pub fn source(mut self, source: Source) -> Self {
-        self.source = Some(source);
+        self.record.source = Some(source);
         self
     }
 
     /// Sets the activation order.
+    #[must_use]
     pub fn order(mut self, order: u32) -> Self {
-        self.order = Some(order);
+        self.record.order = Some(order);
         self
     }
 
     /// Pins a version.
+    #[must_use]
     pub fn pin(mut self, version: Version) -> Self {
-        self.pin = Some(version);
+        self.record.pin = Some(version);
         self
     }
 
@@ -130,9 +126,19 @@ impl RegistryEntry {
         self.plugin.name()
     }
 
+    /// The install record.
+    pub fn record(&self) -> &InstallRecord {
+        &self.record
+    }
+
+    /// Available or installed.
+    pub fn status(&self) -> Status {
+        self.record.status
+    }
+
     /// Whether the plugin is installed.
     pub fn is_installed(&self) -> bool {
-        self.status == Status::Installed
+        self.record.is_installed()
     }
 }
 
@@ -214,6 +220,11 @@ impl PluginRegistry {
         self.entries.get(name)
     }
 
+    /// The position and entry of the plugin named `name`.
+    pub(crate) fn get_full(&self, name: &str) -> Option<(usize, &RegistryEntry)> {
+        self.entries.get_full(name).map(|(index, _, entry)| (index, entry))
+    }
+
     /// Whether a plugin is named `name`.
     pub fn contains(&self, name: &str) -> bool {
         self.entries.contains_key(name)
@@ -254,14 +265,14 @@ impl PluginRegistry {
                 second: self.entries.len(),
             });
         }
-        tracing::debug!(plugin = %entry.name(), status = %entry.status, "registry insert");
+        tracing::debug!(plugin = %entry.name(), status = %entry.record.status, "registry insert");
         self.entries.insert(entry.name().clone(), entry);
         Ok(())
     }
 
     /// Adds `entry`, or replaces the entry of the same name **in its position**; returns the replaced entry.
     pub fn upsert(&mut self, entry: RegistryEntry) -> Option<RegistryEntry> {
-        tracing::debug!(plugin = %entry.name(), status = %entry.status, "registry upsert");
+        tracing::debug!(plugin = %entry.name(), status = %entry.record.status, "registry upsert");
         self.entries.insert(entry.name().clone(), entry)
     }
 
@@ -271,8 +282,8 @@ impl PluginRegistry {
             .entries
             .get_mut(name)
             .ok_or_else(|| RegistryError::NotFound { name: name.to_owned() })?;
-        tracing::debug!(plugin = %entry.name(), from = %entry.status, to = %status, "registry status");
-        Ok(std::mem::replace(&mut entry.status, status))
+        tracing::debug!(plugin = %entry.name(), from = %entry.record.status, to = %status, "registry status");
+        Ok(std::mem::replace(&mut entry.record.status, status))
     }
 
     /// A registry without the plugin named `name`; the others keep their order.
@@ -376,10 +387,10 @@ mod tests {
         ])
         .unwrap();
         let old = registry.upsert(RegistryEntry::available(def("b")).order(3));
-        assert_eq!(old.map(|e| e.status), Some(Status::Installed));
+        assert_eq!(old.map(|e| e.status()), Some(Status::Installed));
         assert_eq!(names(&registry), ["a", "b", "c"]);
         assert_eq!(
-            registry.get("b").map(|e| (e.status, e.order)),
+            registry.get("b").map(|e| (e.status(), e.record.order)),
             Some((Status::Available, Some(3)))
         );
         assert!(registry.upsert(RegistryEntry::available(def("d"))).is_none());

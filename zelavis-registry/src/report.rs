@@ -5,19 +5,30 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use zelavis_core::name::Name;
 
-/// What happened to one plugin.
+/// What happened to one plugin: the final outcome of one activation or one runtime change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Outcome {
     /// Its setup succeeded and its registrations are live.
     Activated,
+    /// The change asked for what already was: nothing was set up or torn down.
+    Unchanged {
+        /// Whether the plugin is active.
+        active: bool,
+    },
     /// Its setup ran and failed; nothing it registered stayed.
     Failed {
         /// Why.
         reason: FailReason,
     },
-    /// It was torn down by a runtime change (disable, uninstall, update, cascade).
-    Deactivated,
+    /// It was active and was torn down by this change.
+    Deactivated {
+        /// Why, when it was not itself disabled or uninstalled: it stays installed and comes back when the
+        /// reason clears (e.g. its dependency returns).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<SkipReason>,
+    },
     /// It did not run.
     Skipped {
         /// Why.
@@ -185,13 +196,56 @@ impl PluginReport {
     pub(crate) fn skipped(name: Name, reason: SkipReason) -> Self {
         Self::new(name, Outcome::Skipped { reason })
     }
+
+    /// The line's parent and extension point, for a child plugin.
+    #[must_use]
+    pub(crate) fn child_of(mut self, parent: Option<(Name, Name)>) -> Self {
+        self.parent = parent;
+        self
+    }
 }
 
-/// Every plugin's outcome from one activation (or one runtime change), in the order they were decided.
+/// Every plugin's outcome from one activation (or one runtime change): one final line per plugin the change
+/// touched, in the order their outcomes were decided.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivationReport {
     /// One line per plugin.
     pub plugins: Vec<PluginReport>,
+}
+
+/// Collects a report's lines while a change runs: a later line of a plugin replaces its earlier one, so the
+/// report ends with one final line per plugin, in the order those final lines were decided.
+#[derive(Debug, Default)]
+pub(crate) struct Lines(indexmap::IndexMap<Name, PluginReport>);
+
+impl Lines {
+    /// Records `line` as the plugin's final outcome so far.
+    pub(crate) fn push(&mut self, line: PluginReport) {
+        self.0.shift_remove(&line.name);
+        self.0.insert(line.name.clone(), line);
+    }
+
+    /// Records `line` unless the plugin already has one.
+    pub(crate) fn push_if_absent(&mut self, line: PluginReport) {
+        if !self.0.contains_key(&line.name) {
+            self.0.insert(line.name.clone(), line);
+        }
+    }
+
+    /// The report.
+    pub(crate) fn into_report(self) -> ActivationReport {
+        ActivationReport {
+            plugins: self.0.into_values().collect(),
+        }
+    }
+}
+
+impl Extend<PluginReport> for Lines {
+    fn extend<I: IntoIterator<Item = PluginReport>>(&mut self, lines: I) {
+        for line in lines {
+            self.push(line);
+        }
+    }
 }
 
 impl ActivationReport {
@@ -212,6 +266,14 @@ impl ActivationReport {
             .filter(|p| p.outcome == Outcome::Activated)
             .map(|p| &p.name)
             .collect()
+    }
+
+    /// Whether the change left `name` active: activated, or unchanged and active.
+    pub fn is_live(&self, name: &str) -> bool {
+        matches!(
+            self.outcome(name),
+            Some(Outcome::Activated | Outcome::Unchanged { active: true })
+        )
     }
 
     /// Whether every plugin in the report activated.
@@ -282,7 +344,10 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Outcome::Activated => f.write_str("activated"),
-            Outcome::Deactivated => f.write_str("deactivated"),
+            Outcome::Unchanged { active: true } => f.write_str("unchanged: already active"),
+            Outcome::Unchanged { active: false } => f.write_str("unchanged: not active"),
+            Outcome::Deactivated { reason: None } => f.write_str("deactivated"),
+            Outcome::Deactivated { reason: Some(reason) } => write!(f, "deactivated: {reason}"),
             Outcome::Failed { reason } => write!(f, "failed: {reason}"),
             Outcome::Skipped { reason } => write!(f, "skipped: {reason}"),
         }
@@ -290,38 +355,65 @@ impl fmt::Display for Outcome {
 }
 
 impl fmt::Display for ActivationReport {
+    /// A table, one row per plugin, each child right under its parent's row when its parent has one.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let label = |p: &PluginReport| match &p.parent {
             Some(_) => format!("  {}", p.name),
             None => p.name.to_string(),
         };
         let width = self.plugins.iter().map(|p| label(p).len()).max().unwrap_or(6).max(6);
+        let tops: std::collections::HashSet<&Name> = self
+            .plugins
+            .iter()
+            .filter(|p| p.parent.is_none())
+            .map(|p| &p.name)
+            .collect();
         writeln!(f, "{:<width$}  {:<9}  details", "plugin", "outcome")?;
         for p in &self.plugins {
-            let (word, detail) = match &p.outcome {
-                Outcome::Activated => ("activated", String::new()),
-                Outcome::Deactivated => ("torn down", String::new()),
-                Outcome::Failed { reason } => ("failed", reason.to_string()),
-                Outcome::Skipped { reason } => ("skipped", reason.to_string()),
-            };
-            let mut details = vec![];
-            if let Some((parent, point)) = &p.parent {
-                details.push(format!("child of {parent}.{point}"));
+            match &p.parent {
+                Some((parent, _)) if tops.contains(parent) => {}
+                Some(_) => row(f, p, &label(p), width)?,
+                None => {
+                    row(f, p, &label(p), width)?;
+                    let children = self
+                        .plugins
+                        .iter()
+                        .filter(|c| c.parent.as_ref().is_some_and(|(of, _)| *of == p.name));
+                    for child in children {
+                        row(f, child, &label(child), width)?;
+                    }
+                }
             }
-            if !detail.is_empty() {
-                details.push(detail);
-            }
-            let list =
-                |what: &str, items: &[String]| (!items.is_empty()).then(|| format!("{what}: {}", items.join(", ")));
-            let services: Vec<String> = p.services.iter().map(ToString::to_string).collect();
-            details.extend(list("services", &services));
-            details.extend(list("hooks", &p.hooks));
-            details.extend(list("filters", &p.filters));
-            details.extend(list("routes", &p.routes));
-            details.extend(list("migrations", &p.migrations));
-            let line = format!("{:<width$}  {word:<9}  {}", label(p), details.join("; "));
-            writeln!(f, "{}", line.trim_end())?;
         }
         Ok(())
     }
+}
+
+/// One row of the report's table.
+fn row(f: &mut fmt::Formatter<'_>, p: &PluginReport, label: &str, width: usize) -> fmt::Result {
+    let (word, detail) = match &p.outcome {
+        Outcome::Activated => ("activated", String::new()),
+        Outcome::Unchanged { active: true } => ("unchanged", "already active".to_owned()),
+        Outcome::Unchanged { active: false } => ("unchanged", "not active".to_owned()),
+        Outcome::Deactivated { reason: None } => ("torn down", String::new()),
+        Outcome::Deactivated { reason: Some(reason) } => ("torn down", reason.to_string()),
+        Outcome::Failed { reason } => ("failed", reason.to_string()),
+        Outcome::Skipped { reason } => ("skipped", reason.to_string()),
+    };
+    let mut details = vec![];
+    if let Some((parent, point)) = &p.parent {
+        details.push(format!("child of {parent}.{point}"));
+    }
+    if !detail.is_empty() {
+        details.push(detail);
+    }
+    let list = |what: &str, items: &[String]| (!items.is_empty()).then(|| format!("{what}: {}", items.join(", ")));
+    let services: Vec<String> = p.services.iter().map(ToString::to_string).collect();
+    details.extend(list("services", &services));
+    details.extend(list("hooks", &p.hooks));
+    details.extend(list("filters", &p.filters));
+    details.extend(list("routes", &p.routes));
+    details.extend(list("migrations", &p.migrations));
+    let line = format!("{label:<width$}  {word:<9}  {}", details.join("; "));
+    writeln!(f, "{}", line.trim_end())
 }

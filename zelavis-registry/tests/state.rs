@@ -1,5 +1,5 @@
-//! The registry and its install state: duplicates, overlaying a state, writing it back, removing plugins, and
-//! JSON errors with their paths.
+//! The registry and its install state: duplicates, applying a state exactly, writing it back, removing plugins,
+//! and JSON errors with their paths.
 
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
@@ -46,11 +46,11 @@ fn summary(registry: &PluginRegistry) -> Vec<Summary> {
         .map(|e| {
             (
                 e.name().to_string(),
-                e.status,
-                e.source,
-                e.order,
-                e.specifier.clone(),
-                e.pin.clone(),
+                e.status(),
+                e.record().source,
+                e.record().order,
+                e.record().specifier.clone(),
+                e.record().pin.clone(),
             )
         })
         .collect()
@@ -116,10 +116,10 @@ fn runtime_install_appends_and_reinstall_keeps_the_position() {
         })
     ));
     let replaced = registry.upsert(RegistryEntry::available(def("a")));
-    assert!(replaced.is_some_and(|old| old.order == Some(2)));
+    assert!(replaced.is_some_and(|old| old.record().order == Some(2)));
     assert_eq!(names(&registry), ["a", "b", "c", "d"]);
     assert_eq!(
-        registry.get("a").map(|e| (e.status, e.order)),
+        registry.get("a").map(|e| (e.status(), e.record().order)),
         Some((Status::Available, None))
     );
 
@@ -178,14 +178,14 @@ fn a_removed_plugin_comes_back_as_unknown_when_its_old_state_is_applied() {
 // ---- apply_state ----------------------------------------------------------------------------------------------
 
 #[test]
-fn apply_state_overlays_known_entries_and_keeps_registry_order() {
+fn apply_state_replaces_the_records_of_known_entries_and_keeps_registry_order() {
     let registry = registry();
     let state = RegistryState::new(vec![
-        StateRecord::new(name("c"), Status::Available)
+        InstallRecord::new(name("c"), Status::Available)
             .order(7)
             .source(Source::Private)
-            .version(Version::new(3, 0, 0)),
-        StateRecord::new(name("b"), Status::Installed)
+            .pin(Version::new(3, 0, 0)),
+        InstallRecord::new(name("b"), Status::Installed)
             .specifier("b-crate")
             .order(0),
     ]);
@@ -217,27 +217,40 @@ fn apply_state_overlays_known_entries_and_keeps_registry_order() {
                 Status::Available,
                 Some(Source::Private),
                 Some(7),
-                Some("c-crate".into()),
+                None,
                 Some(Version::new(3, 0, 0))
             ),
         ]
     );
+    assert_eq!(applied_missing(&registry, &state), ["a"]);
     // The original is unchanged.
-    assert_eq!(registry.get("c").map(|e| e.status), Some(Status::Installed));
+    assert_eq!(registry.get("c").map(RegistryEntry::status), Some(Status::Installed));
+}
+
+fn applied_missing(registry: &PluginRegistry, state: &RegistryState) -> Vec<String> {
+    registry
+        .apply_state(state)
+        .missing
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 #[test]
-fn absent_values_in_a_record_keep_the_entry_values() {
+fn absent_values_in_a_record_clear_the_entry_values() {
     let registry = registry();
-    let applied = registry.apply_state(&RegistryState::new(vec![StateRecord::new(
+    let applied = registry.apply_state(&RegistryState::new(vec![InstallRecord::new(
         name("a"),
         Status::Available,
     )]));
     let a = applied.registry.get("a").unwrap();
     assert_eq!(
-        (a.status, a.source, a.order),
-        (Status::Available, Some(Source::Official), Some(2))
+        (a.status(), a.record().source, a.record().order),
+        (Status::Available, None, None)
     );
+    // Plugins without a record keep theirs.
+    assert_eq!(applied.missing, [name("b"), name("c")]);
+    assert_eq!(applied.registry.get("c").unwrap().record().order, Some(0));
 }
 
 #[test]
@@ -254,23 +267,31 @@ fn apply_state_reports_unknown_names_once_in_order() {
     let applied = registry().apply_state(&state);
     assert_eq!(applied.unknown, [name("zeta"), name("alpha")]);
     assert_eq!(names(&applied.registry), ["a", "b", "c"]);
-    assert_eq!(applied.registry.get("a").map(|e| e.status), Some(Status::Available));
+    assert_eq!(
+        applied.registry.get("a").map(RegistryEntry::status),
+        Some(Status::Available)
+    );
 }
 
 #[test]
 fn the_last_duplicate_record_wins_whole() {
     let state = RegistryState::new(vec![
-        StateRecord::new(name("b"), Status::Installed)
+        InstallRecord::new(name("b"), Status::Installed)
             .order(9)
             .source(Source::Community)
             .specifier("first"),
-        StateRecord::new(name("b"), Status::Available).order(4),
+        InstallRecord::new(name("b"), Status::Available).order(4),
     ]);
     let applied = registry().apply_state(&state);
     let b = applied.registry.get("b").unwrap();
-    // Nothing of the first record leaks through: source and specifier stay the entry's own (absent).
+    // Nothing of the first record leaks through.
     assert_eq!(
-        (b.status, b.order, b.source, b.specifier.as_deref()),
+        (
+            b.status(),
+            b.record().order,
+            b.record().source,
+            b.record().specifier.as_deref()
+        ),
         (Status::Available, Some(4), None, None)
     );
 }
@@ -290,7 +311,7 @@ fn an_empty_state_changes_nothing() {
 #[test]
 fn serialize_state_follows_registry_order_and_omits_absent_values() {
     let registry = registry().apply_state(&RegistryState::new(vec![
-        StateRecord::new(name("b"), Status::Available).version(Version::new(1, 2, 3)),
+        InstallRecord::new(name("b"), Status::Available).pin(Version::new(1, 2, 3)),
     ]));
     let state = registry.registry.serialize_state();
     let value: serde_json::Value = serde_json::from_str(&state.to_json()).unwrap();
@@ -298,7 +319,7 @@ fn serialize_state_follows_registry_order_and_omits_absent_values() {
         value,
         serde_json::json!({"records": [
             {"name": "a", "status": "installed", "source": "official", "order": 2},
-            {"name": "b", "status": "available", "version": "1.2.3"},
+            {"name": "b", "status": "available", "pin": "1.2.3"},
             {"name": "c", "specifier": "c-crate", "status": "installed", "order": 0}
         ]})
     );
@@ -314,10 +335,17 @@ fn serialize_then_apply_is_the_identity() {
 // ---- from_json ------------------------------------------------------------------------------------------------
 
 #[test]
-fn names_are_trimmed_then_validated() {
-    let state =
-        RegistryState::from_json(r#"{"records": [{"name": "  @acme/shop\t", "status": "installed"}]}"#).unwrap();
+fn names_are_validated_as_written() {
+    let state = RegistryState::from_json(r#"{"records": [{"name": "@acme/shop", "status": "installed"}]}"#).unwrap();
     assert_eq!(state.records[0].name, "@acme/shop");
+    for padded in ["  @acme/shop\\t", "\\u00a0stripe", "stripe\\u2003"] {
+        let text = format!(r#"{{"records": [{{"name": "{padded}", "status": "installed"}}]}}"#);
+        let refused = RegistryState::from_json(&text).unwrap_err();
+        assert!(
+            matches!(&refused, StateError::InvalidName { path, .. } if path == "$.records[0].name"),
+            "{padded:?}: {refused}"
+        );
+    }
 
     let blank = RegistryState::from_json(
         r#"{"records": [{"name": "a", "status": "installed"}, {"name": "   ", "status": "installed"}]}"#,
@@ -331,7 +359,7 @@ fn names_are_trimmed_then_validated() {
         }
     );
 
-    let invalid = RegistryState::from_json(r#"{"records": [{"name": " Shop ", "status": "installed"}]}"#).unwrap_err();
+    let invalid = RegistryState::from_json(r#"{"records": [{"name": "Shop", "status": "installed"}]}"#).unwrap_err();
     assert!(matches!(
         &invalid,
         StateError::InvalidName { path, source: NameError::Uppercase { .. }, .. } if path == "$.records[0].name"
@@ -406,9 +434,9 @@ fn unknown_fields_and_bad_values_are_refused_with_their_path() {
     );
     assert_eq!(
         state_path(RegistryState::from_json(
-            r#"{"records": [{"name": "a", "status": "installed", "version": "1.x"}]}"#
+            r#"{"records": [{"name": "a", "status": "installed", "pin": "1.x"}]}"#
         )),
-        "$.records[0].version"
+        "$.records[0].pin"
     );
     assert_eq!(state_path(RegistryState::from_json(r#"{"records": {}}"#)), "$.records");
     assert_eq!(state_path(RegistryState::from_json("not json")), "$");
@@ -418,12 +446,12 @@ fn unknown_fields_and_bad_values_are_refused_with_their_path() {
 #[test]
 fn to_json_reads_back() {
     let state = RegistryState::new(vec![
-        StateRecord::new(name("a"), Status::Installed)
+        InstallRecord::new(name("a"), Status::Installed)
             .order(0)
             .source(Source::BuiltIn),
-        StateRecord::new(name("b"), Status::Available)
+        InstallRecord::new(name("b"), Status::Available)
             .specifier("./plugins/b")
-            .version(Version::new(0, 1, 0)),
+            .pin(Version::new(0, 1, 0)),
     ]);
     assert_eq!(RegistryState::from_json(&state.to_json()).unwrap(), state);
 }
@@ -454,12 +482,12 @@ proptest! {
     fn state_round_trips_onto_a_fresh_registry(states in proptest::collection::vec(entry_state(), 0..12)) {
         let plugins: Vec<PluginDef> = (0..states.len()).map(|i| def(&format!("plugin-{i}"))).collect();
         let original = PluginRegistry::new(plugins.iter().zip(&states).map(|(plugin, (installed, source, order, specifier, pin))| {
-            let mut entry = if *installed { RegistryEntry::installed(plugin.clone()) } else { RegistryEntry::available(plugin.clone()) };
-            entry.source = *source;
-            entry.order = *order;
-            entry.specifier.clone_from(specifier);
-            entry.pin = pin.map(|(major, minor)| Version::new(major, minor, 0));
-            entry
+            let mut record = InstallRecord::new(plugin.name().clone(), if *installed { Status::Installed } else { Status::Available });
+            record.source = *source;
+            record.order = *order;
+            record.specifier.clone_from(specifier);
+            record.pin = pin.map(|(major, minor)| Version::new(major, minor, 0));
+            RegistryEntry::with_record(plugin.clone(), record)
         }).collect::<Vec<_>>()).unwrap();
 
         let text = original.serialize_state().to_json();
@@ -480,7 +508,7 @@ proptest! {
         let registry = registry();
         let pool = ["a", "b", "c", "d", "e", "f", "g", "h"];
         let state = RegistryState::new(records.iter().map(|(i, installed)| {
-            StateRecord::new(name(pool[*i]), if *installed { Status::Installed } else { Status::Available })
+            InstallRecord::new(name(pool[*i]), if *installed { Status::Installed } else { Status::Available })
         }).collect());
         let applied = registry.apply_state(&state);
         prop_assert_eq!(names(&applied.registry), ["a", "b", "c"]);
@@ -488,8 +516,8 @@ proptest! {
             prop_assert!(!registry.contains(unknown.as_str()));
         }
         for entry in applied.registry.iter() {
-            let expected = state.get(entry.name().as_str()).map_or(registry.get(entry.name().as_str()).unwrap().status, |r| r.status);
-            prop_assert_eq!(entry.status, expected);
+            let expected = state.get(entry.name().as_str()).map_or(registry.get(entry.name().as_str()).unwrap().status(), |r| r.status);
+            prop_assert_eq!(entry.status(), expected);
         }
     }
 }

@@ -66,7 +66,7 @@ impl Harness for Files {
 fn file_store_conforms() {
     let report = block_on(conformance::run(&Files::new()));
     assert!(report.passed(), "{report}");
-    assert_eq!(report.results.len(), 11);
+    assert_eq!(report.results.len(), 12);
 }
 
 fn name(text: &str) -> Name {
@@ -77,7 +77,7 @@ fn state_of(names: &[&str]) -> RegistryState {
     RegistryState::new(
         names
             .iter()
-            .map(|n| StateRecord::new(name(n), Status::Installed))
+            .map(|n| InstallRecord::new(name(n), Status::Installed))
             .collect(),
     )
 }
@@ -274,11 +274,11 @@ fn unreadable_documents_are_named_and_never_overwritten() {
     plant(&store.ledger_path(), b"[oops");
     let shop = name("shop");
     assert!(matches!(
-        block_on(store.migration_applied(&shop, "1")),
+        block_on(store.is_applied(&Scope::Default, &shop, "1")),
         Err(StoreError::Corrupt { .. })
     ));
     assert!(matches!(
-        block_on(store.record_migration(&shop, "1")),
+        block_on(store.record(&Scope::Default, &shop, "1")),
         Err(StoreError::Corrupt { .. })
     ));
     assert_eq!(fs::read(store.ledger_path()).expect("the ledger"), b"[oops");
@@ -294,7 +294,7 @@ fn unreadable_documents_are_named_and_never_overwritten() {
     ];
     for (bytes, expected) in cases {
         plant(&store.ledger_path(), bytes);
-        let error = block_on(store.migration_applied(&shop, "1")).unwrap_err();
+        let error = block_on(store.is_applied(&Scope::Default, &shop, "1")).unwrap_err();
         match (&error, expected) {
             (StoreError::NewerFormat { found: 2, .. }, "newer") => {}
             (StoreError::Corrupt { reason, .. }, _) if reason.contains(expected) => {}
@@ -347,13 +347,28 @@ fn the_ledger_is_a_file_shared_by_every_client() {
     let store = store_in(&dir);
     let shop = name("@acme/shop");
     block_on(async {
-        assert!(store.record_migration(&shop, "001-orders").await.expect("record"));
-        assert!(!store.record_migration(&shop, "001-orders").await.expect("record again"));
-        assert!(store.record_migration(&shop, "002-refunds").await.expect("record"));
+        assert!(
+            store
+                .record(&Scope::Default, &shop, "001-orders")
+                .await
+                .expect("record")
+        );
+        assert!(
+            !store
+                .record(&Scope::Default, &shop, "001-orders")
+                .await
+                .expect("record again")
+        );
+        assert!(
+            store
+                .record(&Scope::Default, &shop, "002-refunds")
+                .await
+                .expect("record")
+        );
     });
     let reopened = FileStore::new(store.dir());
-    assert!(block_on(reopened.migration_applied(&shop, "001-orders")).expect("read"));
-    assert!(!block_on(reopened.migration_applied(&name("shop"), "001-orders")).expect("read"));
+    assert!(block_on(reopened.is_applied(&Scope::Default, &shop, "001-orders")).expect("read"));
+    assert!(!block_on(reopened.is_applied(&Scope::Default, &name("shop"), "001-orders")).expect("read"));
     let ledger: serde_json::Value =
         serde_json::from_slice(&fs::read(store.ledger_path()).expect("the ledger")).expect("JSON");
     assert_eq!(ledger["format"], 1);
@@ -371,7 +386,7 @@ fn two_threads_saving_with_retries_lose_nothing() {
             std::thread::spawn(move || {
                 for i in 0..EACH {
                     block_on(update_state(&store, &Scope::Default, |state| {
-                        state.upsert(StateRecord::new(name(&format!("t{t}-p{i}")), Status::Installed));
+                        state.upsert(InstallRecord::new(name(&format!("t{t}-p{i}")), Status::Installed));
                     }))
                     .expect("update with retries");
                 }
@@ -413,7 +428,7 @@ fn file_store_child_process() {
                 let mut stored = block_on(store.load(&Scope::Default)).expect("load");
                 stored
                     .state
-                    .upsert(StateRecord::new(name(&format!("c{id}-p{i}")), Status::Installed));
+                    .upsert(InstallRecord::new(name(&format!("c{id}-p{i}")), Status::Installed));
                 match block_on(store.save(&Scope::Default, &stored.state, stored.revision)) {
                     Ok(_) => break,
                     Err(e) if e.is_conflict() => {}
@@ -421,7 +436,8 @@ fn file_store_child_process() {
                 }
             }
         }
-        if i < PROCESS_MIGRATIONS && block_on(store.record_migration(&plugin, &format!("m{i}"))).expect("record") {
+        if i < PROCESS_MIGRATIONS && block_on(store.record(&Scope::Default, &plugin, &format!("m{i}"))).expect("record")
+        {
             firsts += 1;
         }
     }

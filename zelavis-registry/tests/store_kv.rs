@@ -9,7 +9,7 @@ use futures::executor::block_on;
 use zelavis_registry::prelude::*;
 use zelavis_registry::store::conformance::{self, Harness};
 use zelavis_registry::store::encode_document;
-use zelavis_registry::store::kv::{KeyValue, KvError, KvStore, MemoryKeyValue};
+use zelavis_registry::store::kv::{Cas, KeyValue, KvError, KvStore, MemoryKeyValue};
 
 /// Each fresh store is a new [`MemoryKeyValue`] under a unique prefix.
 #[derive(Default)]
@@ -31,29 +31,18 @@ impl Harness for Kv {
     }
 
     async fn write_corrupt(&self, store: &Self::Store, scope: &Scope) {
-        store
-            .kv()
-            .set(&store.state_key(scope), b"\x00\x01 definitely not json")
-            .await
-            .expect("plant");
+        store.kv().set(&store.state_key(scope), b"\x00\x01 definitely not json");
     }
 
     async fn write_newer_format(&self, store: &Self::Store, scope: &Scope, format: u64) {
         let document = format!(r#"{{"format":{format},"revision":3,"state":{{"records":[]}}}}"#);
-        store
-            .kv()
-            .set(&store.state_key(scope), document.as_bytes())
-            .await
-            .expect("plant");
+        store.kv().set(&store.state_key(scope), document.as_bytes());
     }
 
     async fn cleanup(&self, store: Self::Store) {
         let kv = store.kv();
         for key in kv.list(&format!("{}/", store.prefix())).await.expect("list") {
-            assert!(
-                kv.delete(&key).await.expect("delete"),
-                "{key} was listed but not deleted"
-            );
+            assert!(kv.delete(&key), "{key} was listed but not deleted");
         }
         assert_eq!(
             kv.list("").await.expect("list"),
@@ -67,7 +56,7 @@ impl Harness for Kv {
 fn kv_store_conforms() {
     let report = block_on(conformance::run(&Kv::default()));
     assert!(report.passed(), "{report}");
-    assert_eq!(report.results.len(), 11);
+    assert_eq!(report.results.len(), 12);
 }
 
 fn name(text: &str) -> Name {
@@ -78,7 +67,7 @@ fn state_of(names: &[&str]) -> RegistryState {
     RegistryState::new(
         names
             .iter()
-            .map(|n| StateRecord::new(name(n), Status::Installed))
+            .map(|n| InstallRecord::new(name(n), Status::Installed))
             .collect(),
     )
 }
@@ -96,7 +85,7 @@ fn a_document_edited_behind_the_store_at_the_same_revision_is_not_overwritten() 
         let edited = String::from_utf8(written.clone())
             .expect("utf-8")
             .replace("shop", "SHOP");
-        store.kv().set(&key, edited.as_bytes()).await.expect("plant");
+        store.kv().set(&key, edited.as_bytes());
         let saved = store.save(&Scope::Default, &state_of(&["shop"]), r1).await;
         assert!(matches!(saved, Err(StoreError::Corrupt { .. })), "{saved:?}");
         assert_eq!(
@@ -104,7 +93,7 @@ fn a_document_edited_behind_the_store_at_the_same_revision_is_not_overwritten() 
             edited.as_bytes()
         );
         // Its own bytes, planted back: recognised without a parse, and the save goes through.
-        store.kv().set(&key, &written).await.expect("plant");
+        store.kv().set(&key, &written);
         let r2 = store
             .save(&Scope::Default, &state_of(&["shop"]), r1)
             .await
@@ -122,7 +111,7 @@ fn keys_are_laid_out_under_the_prefix() {
     assert_eq!(store.state_key(&Scope::Default), "apps/shop/state/default");
     assert_eq!(store.state_key(&acme), "apps/shop/state/tenant:@acme/tenant");
     assert_eq!(
-        store.migration_key(&name("@acme/shop"), "001/orders"),
+        store.migration_key(&Scope::Default, &name("@acme/shop"), "001/orders"),
         "apps/shop/migrations/@acme/shop/001/orders"
     );
     block_on(async {
@@ -134,7 +123,10 @@ fn keys_are_laid_out_under_the_prefix() {
             .save(&acme, &state_of(&["b"]), Revision::NONE)
             .await
             .expect("save");
-        store.record_migration(&name("shop"), "001").await.expect("record");
+        store
+            .record(&Scope::Default, &name("shop"), "001")
+            .await
+            .expect("record");
         assert_eq!(
             kv.list("").await.expect("list"),
             [
@@ -160,7 +152,10 @@ fn keys_are_laid_out_under_the_prefix() {
     let top = KvStore::new(MemoryKeyValue::new(), "");
     assert_eq!(top.prefix(), "");
     assert_eq!(top.state_key(&Scope::Default), "state/default");
-    assert_eq!(top.migration_key(&name("shop"), "1"), "migrations/shop/1");
+    assert_eq!(
+        top.migration_key(&Scope::Default, &name("shop"), "1"),
+        "migrations/shop/1"
+    );
 }
 
 #[test]
@@ -171,11 +166,15 @@ fn prefixes_on_one_service_are_isolated() {
         a.save(&Scope::Default, &state_of(&["only-a"]), Revision::NONE)
             .await
             .expect("save");
-        assert!(a.record_migration(&name("shop"), "1").await.expect("record"));
+        assert!(a.record(&Scope::Default, &name("shop"), "1").await.expect("record"));
         let seen = b.load(&Scope::Default).await.expect("load");
         assert!(seen.state.is_empty() && seen.revision == Revision::NONE, "{seen:?}");
-        assert!(!b.migration_applied(&name("shop"), "1").await.expect("read"));
-        assert!(b.record_migration(&name("shop"), "1").await.expect("record in b"));
+        assert!(!b.is_applied(&Scope::Default, &name("shop"), "1").await.expect("read"));
+        assert!(
+            b.record(&Scope::Default, &name("shop"), "1")
+                .await
+                .expect("record in b")
+        );
         assert_eq!(b.scopes().await.expect("scopes"), Vec::<Scope>::new());
     });
 }
@@ -184,38 +183,37 @@ fn prefixes_on_one_service_are_isolated() {
 fn memory_key_value_versions_never_repeat() {
     block_on(async {
         let kv = MemoryKeyValue::new();
-        let v1 = kv
-            .compare_and_set("k", None, b"1")
-            .await
-            .expect("cas")
-            .expect("created");
+        let Cas::Written(v1) = kv.compare_and_set("k", None, b"1").await.expect("cas") else {
+            panic!("not created");
+        };
         assert_eq!(
             kv.compare_and_set("k", Some(v1 + 100), b"x").await.expect("cas"),
-            Err(Some(v1))
+            Cas::Mismatch { actual: Some(v1) }
         );
-        let v2 = kv
-            .compare_and_set("k", Some(v1), b"2")
-            .await
-            .expect("cas")
-            .expect("updated");
-        assert!(kv.delete("k").await.expect("delete"));
-        assert!(!kv.delete("k").await.expect("delete again"));
-        assert_eq!(kv.compare_and_set("k", Some(v2), b"x").await.expect("cas"), Err(None));
-        let v3 = kv.set("k", b"3").await.expect("set");
+        let Cas::Written(v2) = kv.compare_and_set("k", Some(v1), b"2").await.expect("cas") else {
+            panic!("not updated");
+        };
+        assert!(kv.delete("k"));
+        assert!(!kv.delete("k"));
+        assert_eq!(
+            kv.compare_and_set("k", Some(v2), b"x").await.expect("cas"),
+            Cas::Mismatch { actual: None }
+        );
+        let v3 = kv.set("k", b"3");
         assert!(
             v3 != v1 && v3 != v2,
             "a re-created key reused a version: {v1} {v2} {v3}"
         );
         assert_eq!(kv.get("k").await.expect("get"), Some((b"3".to_vec(), v3)));
-        kv.set("k/a", b"").await.expect("set");
-        kv.set("l", b"").await.expect("set");
+        kv.set("k/a", b"");
+        kv.set("l", b"");
         assert_eq!(kv.list("k").await.expect("list"), ["k", "k/a"]);
         assert_eq!(kv.list("k/").await.expect("list"), ["k/a"]);
     });
 }
 
-/// An adapter that implements only the required methods, so `set` is the default one; optionally, a write
-/// by "another host" slips in before its next compare-and-set.
+/// An adapter that implements only the required methods; optionally, a write by "another host" slips in before
+/// its next compare-and-set.
 #[derive(Clone, Default)]
 struct Minimal {
     inner: MemoryKeyValue,
@@ -227,20 +225,12 @@ impl KeyValue for Minimal {
     async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u64)>, KvError> {
         self.inner.get(key).await
     }
-    async fn compare_and_set(
-        &self,
-        key: &str,
-        expected: Option<u64>,
-        value: &[u8],
-    ) -> Result<Result<u64, Option<u64>>, KvError> {
+    async fn compare_and_set(&self, key: &str, expected: Option<u64>, value: &[u8]) -> Result<Cas, KvError> {
         if self.interfere.swap(false, Ordering::SeqCst) {
             let theirs = encode_document(&state_of(&["theirs"]), Revision(7));
-            self.inner.set(key, &theirs).await?;
+            self.inner.set(key, &theirs);
         }
         self.inner.compare_and_set(key, expected, value).await
-    }
-    async fn delete(&self, key: &str) -> Result<bool, KvError> {
-        self.inner.delete(key).await
     }
     async fn list(&self, prefix: &str) -> Result<Vec<String>, KvError> {
         self.inner.list(prefix).await
@@ -248,14 +238,18 @@ impl KeyValue for Minimal {
 }
 
 #[test]
-fn the_default_set_writes_whatever_is_there() {
+fn the_minimal_adapter_is_three_methods() {
     block_on(async {
         let kv = Minimal::default();
         assert_eq!(kv.describe(), "key/value");
-        let v1 = kv.set("k", b"1").await.expect("set a new key");
-        let v2 = kv.set("k", b"2").await.expect("overwrite");
-        assert_ne!(v1, v2);
-        assert_eq!(kv.get("k").await.expect("get"), Some((b"2".to_vec(), v2)));
+        let Cas::Written(v1) = kv.compare_and_set("k", None, b"1").await.expect("create") else {
+            panic!("a new key was refused");
+        };
+        assert_eq!(
+            kv.compare_and_set("k", None, b"2").await.expect("cas"),
+            Cas::Mismatch { actual: Some(v1) }
+        );
+        assert_eq!(kv.list("").await.expect("list"), ["k"]);
     });
 }
 
@@ -289,10 +283,7 @@ impl KeyValue for Down {
     async fn get(&self, _: &str) -> Result<Option<(Vec<u8>, u64)>, KvError> {
         Err(KvError::new("connection refused"))
     }
-    async fn compare_and_set(&self, _: &str, _: Option<u64>, _: &[u8]) -> Result<Result<u64, Option<u64>>, KvError> {
-        Err(KvError::new("connection refused"))
-    }
-    async fn delete(&self, _: &str) -> Result<bool, KvError> {
+    async fn compare_and_set(&self, _: &str, _: Option<u64>, _: &[u8]) -> Result<Cas, KvError> {
         Err(KvError::new("connection refused"))
     }
     async fn list(&self, _: &str) -> Result<Vec<String>, KvError> {
@@ -312,7 +303,7 @@ fn adapter_failures_are_backend_errors_naming_the_key() {
             r#"key/value store kv.example:2379 at "down": cannot read down/state/default: connection refused"#
         );
         let error = store
-            .record_migration(&name("shop"), "1")
+            .record(&Scope::Default, &name("shop"), "1")
             .await
             .expect_err("the service is down");
         assert!(

@@ -34,5 +34,5 @@ impl Harness for Memory {
 fn memory_store_conforms() {
     let report = futures::executor::block_on(conformance::run(&Memory));
     assert!(report.passed(), "{report}");
-    assert_eq!(report.results.len(), 11);
+    assert_eq!(report.results.len(), 12);
 }

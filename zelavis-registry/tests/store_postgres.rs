@@ -11,8 +11,10 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use tokio_postgres::{Client, NoTls};
 use zelavis_core::name::Name;
+use zelavis_registry::ledger::MigrationLedger;
+use zelavis_registry::record::InstallRecord;
 use zelavis_registry::registry::Status;
-use zelavis_registry::state::{RegistryState, StateRecord};
+use zelavis_registry::state::RegistryState;
 use zelavis_registry::store::conformance::{self, Harness};
 use zelavis_registry::store::postgres::{PostgresStore, SCHEMA_VERSION};
 use zelavis_registry::store::{Change, RegistryStore, Revision, Scope, StoreError};
@@ -82,7 +84,7 @@ fn state(names: &[&str]) -> RegistryState {
     RegistryState::new(
         names
             .iter()
-            .map(|n| StateRecord::new(Name::parse(n).expect("valid name"), Status::Installed))
+            .map(|n| InstallRecord::new(Name::parse(n).expect("valid name"), Status::Installed))
             .collect(),
     )
 }
@@ -101,7 +103,7 @@ async fn postgres_store_conforms() {
     };
     let report = conformance::run(&Postgres { url }).await;
     assert!(report.passed(), "{report}");
-    assert_eq!(report.results.len(), 11);
+    assert_eq!(report.results.len(), 12);
     assert!(report.store.starts_with("postgres "), "{}", report.store);
 }
 
@@ -362,15 +364,20 @@ async fn the_ledger_is_shared_by_clients_of_a_schema() {
     let store = fresh(&url).await;
     let other_schema = fresh(&url).await;
     let plugin = Name::parse("@acme/shop").expect("valid name");
-    assert!(store.record_migration(&plugin, "001").await.expect("record"));
+    assert!(store.record(&Scope::Default, &plugin, "001").await.expect("record"));
     let client = PostgresStore::connect_in_schema(&url, store.schema())
         .await
         .expect("client");
-    assert!(!client.record_migration(&plugin, "001").await.expect("record again"));
-    assert!(client.migration_applied(&plugin, "001").await.expect("read"));
+    assert!(
+        !client
+            .record(&Scope::Default, &plugin, "001")
+            .await
+            .expect("record again")
+    );
+    assert!(client.is_applied(&Scope::Default, &plugin, "001").await.expect("read"));
     assert!(
         !other_schema
-            .migration_applied(&plugin, "001")
+            .is_applied(&Scope::Default, &plugin, "001")
             .await
             .expect("read elsewhere")
     );

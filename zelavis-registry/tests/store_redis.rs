@@ -11,8 +11,10 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use redis::aio::MultiplexedConnection;
 use zelavis_core::name::Name;
+use zelavis_registry::ledger::MigrationLedger;
+use zelavis_registry::record::InstallRecord;
 use zelavis_registry::registry::Status;
-use zelavis_registry::state::{RegistryState, StateRecord};
+use zelavis_registry::state::RegistryState;
 use zelavis_registry::store::conformance::{self, Harness};
 use zelavis_registry::store::redis::RedisStore;
 use zelavis_registry::store::{Change, RegistryStore, Revision, Scope, StoreError};
@@ -76,7 +78,7 @@ fn state(names: &[&str]) -> RegistryState {
     RegistryState::new(
         names
             .iter()
-            .map(|n| StateRecord::new(Name::parse(n).expect("valid name"), Status::Installed))
+            .map(|n| InstallRecord::new(Name::parse(n).expect("valid name"), Status::Installed))
             .collect(),
     )
 }
@@ -95,7 +97,7 @@ async fn redis_store_conforms() {
     };
     let report = conformance::run(&Redis { url }).await;
     assert!(report.passed(), "{report}");
-    assert_eq!(report.results.len(), 11);
+    assert_eq!(report.results.len(), 12);
     assert!(report.store.starts_with("redis "), "{}", report.store);
 }
 
@@ -190,7 +192,12 @@ async fn keys_hold_the_shared_document_and_the_ledger() {
     assert_eq!(document["state"]["records"][0]["name"], "shop");
 
     let plugin = Name::parse("@acme/shop").expect("valid name");
-    assert!(store.record_migration(&plugin, "001 orders").await.expect("record"));
+    assert!(
+        store
+            .record(&Scope::Default, &plugin, "001 orders")
+            .await
+            .expect("record")
+    );
     let fields: Vec<String> = redis::cmd("HKEYS")
         .arg(format!("{prefix}:migrations"))
         .query_async(&mut raw(&url).await)

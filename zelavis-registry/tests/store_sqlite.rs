@@ -77,12 +77,12 @@ impl Harness for Sqlite {
 fn sqlite_store_conforms() {
     let report = block_on(conformance::run(&Sqlite::new()));
     assert!(report.passed(), "{report}");
-    assert_eq!(report.results.len(), 11);
+    assert_eq!(report.results.len(), 12);
     assert!(report.store.starts_with("sqlite "), "{report}");
 }
 
-fn record(name: &str) -> StateRecord {
-    StateRecord::new(Name::parse(name).unwrap(), Status::Installed)
+fn record(name: &str) -> InstallRecord {
+    InstallRecord::new(Name::parse(name).unwrap(), Status::Installed)
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn open_creates_directories_and_reopening_keeps_state_and_ledger() {
             })
             .await
             .unwrap();
-            assert!(store.record_migration(&shop, "001-orders").await.unwrap());
+            assert!(store.record(&Scope::Default, &shop, "001-orders").await.unwrap());
         });
     }
     assert!(path.is_file());
@@ -118,8 +118,8 @@ fn open_creates_directories_and_reopening_keeps_state_and_ledger() {
         );
         let tenant = store.load(&Scope::tenant("acme").unwrap()).await.unwrap();
         assert_eq!(tenant.state.records, vec![record("crm")]);
-        assert!(store.migration_applied(&shop, "001-orders").await.unwrap());
-        assert!(!store.record_migration(&shop, "001-orders").await.unwrap());
+        assert!(store.is_applied(&Scope::Default, &shop, "001-orders").await.unwrap());
+        assert!(!store.record(&Scope::Default, &shop, "001-orders").await.unwrap());
     });
 
     let connection = raw(&path);

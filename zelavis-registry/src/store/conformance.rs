@@ -45,14 +45,16 @@ use futures::future::{Either, select};
 use zelavis_core::name::Name;
 
 use super::{RegistryStore, Revision, Scope, StoreError};
+use crate::ledger::MigrationLedger;
+use crate::record::InstallRecord;
 use crate::registry::Status;
-use crate::state::{RegistryState, StateRecord};
+use crate::state::RegistryState;
 
 /// How the kit gets stores to test.
 #[async_trait]
 pub trait Harness: Send + Sync {
-    /// The store under test.
-    type Store: RegistryStore + 'static;
+    /// The store under test: registry state and migration ledger.
+    type Store: RegistryStore + MigrationLedger + 'static;
 
     /// A store over a fresh, empty, isolated namespace (a temp directory, a unique schema or key prefix).
     async fn fresh(&self) -> Self::Store;
@@ -116,8 +118,8 @@ fn ensure(condition: bool, message: impl FnOnce() -> String) -> Check {
     if condition { Ok(()) } else { Err(message()) }
 }
 
-fn record(name: &str) -> StateRecord {
-    StateRecord::new(
+fn record(name: &str) -> InstallRecord {
+    InstallRecord::new(
         Name::parse(name).unwrap_or_else(|_| unreachable!("kit names are valid")),
         Status::Installed,
     )
@@ -162,6 +164,7 @@ pub async fn run<H: Harness>(harness: &H) -> ConformanceReport {
     check!(large_state);
     check!(unicode_and_scoped_names);
     check!(ledger_idempotence);
+    check!(ledger_per_scope);
     check!(watch_delivery);
     ConformanceReport {
         store: store_name,
@@ -354,12 +357,13 @@ async fn unicode_and_scoped_names<H: Harness>(_: &H, store: &H::Store) -> Check 
 async fn ledger_idempotence<H: Harness>(harness: &H, store: &H::Store) -> Check {
     let plugin = Name::parse("@acme/shop").map_err(|e| e.to_string())?;
     let other = Name::parse("other").map_err(|e| e.to_string())?;
+    let default = Scope::Default;
     let first = store
-        .record_migration(&plugin, "001-orders")
+        .record(&default, &plugin, "001-orders")
         .await
         .map_err(|e| e.to_string())?;
     let second = store
-        .record_migration(&plugin, "001-orders")
+        .record(&default, &plugin, "001-orders")
         .await
         .map_err(|e| e.to_string())?;
     ensure(first && !second, || {
@@ -367,21 +371,21 @@ async fn ledger_idempotence<H: Harness>(harness: &H, store: &H::Store) -> Check 
     })?;
     let client = harness.second_client(store).await;
     let seen = client
-        .migration_applied(&plugin, "001-orders")
+        .is_applied(&default, &plugin, "001-orders")
         .await
         .map_err(|e| e.to_string())?;
     let unrelated = client
-        .migration_applied(&other, "001-orders")
+        .is_applied(&default, &other, "001-orders")
         .await
         .map_err(|e| e.to_string())?;
     let unknown = client
-        .migration_applied(&plugin, "002-more")
+        .is_applied(&default, &plugin, "002-more")
         .await
         .map_err(|e| e.to_string())?;
     ensure(seen && !unrelated && !unknown, || {
         format!("another client sees applied={seen}, other plugin={unrelated}, unknown id={unknown}")
     })?;
-    let writers = (0..4).map(|_| store.record_migration(&plugin, "003-race"));
+    let writers = (0..4).map(|_| store.record(&default, &plugin, "003-race"));
     let firsts = futures::future::join_all(writers)
         .await
         .into_iter()
@@ -389,6 +393,41 @@ async fn ledger_idempotence<H: Harness>(harness: &H, store: &H::Store) -> Check 
         .map_err(|e| e.to_string())?;
     ensure(firsts.iter().filter(|f| **f).count() == 1, || {
         format!("concurrent recordings reported {firsts:?}; exactly one should be first")
+    })
+}
+
+/// Tenants sharing one store each get their own ledger: a migration applied for one tenant (or the default
+/// scope) is not applied for another, and recording it there is a first recording.
+async fn ledger_per_scope<H: Harness>(harness: &H, store: &H::Store) -> Check {
+    let plugin = Name::parse("@acme/shop").map_err(|e| e.to_string())?;
+    let (acme, globex) = (tenant("acme"), tenant("@globex/eu"));
+    let recorded = store
+        .record(&acme, &plugin, "001-orders")
+        .await
+        .map_err(|e| e.to_string())?;
+    let client = harness.second_client(store).await;
+    let mut seen = Vec::new();
+    for scope in [&acme, &globex, &Scope::Default] {
+        seen.push(
+            client
+                .is_applied(scope, &plugin, "001-orders")
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    ensure(recorded && seen == [true, false, false], || {
+        format!("recorded for tenant acme ({recorded}); applied per scope acme, globex, default: {seen:?}")
+    })?;
+    let elsewhere = client
+        .record(&globex, &plugin, "001-orders")
+        .await
+        .map_err(|e| e.to_string())?;
+    let again = store
+        .record(&acme, &plugin, "001-orders")
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure(elsewhere && !again, || {
+        format!("recording in another tenant returned {elsewhere} (want true), again in acme {again} (want false)")
     })
 }
 

@@ -8,7 +8,7 @@
 //! <dir>/plugins.json.lock                its lock file
 //! <dir>/tenants/<tenant>.json            one document per tenant scope (the name percent-encoded, so
 //! <dir>/tenants/<tenant>.json.lock       `@acme/shop` is `%40acme%2Fshop.json`), and its lock file
-//! <dir>/migrations.json                  the migration ledger
+//! <dir>/migrations.json                  the migration ledger, every scope's
 //! <dir>/migrations.json.lock             its lock file
 //! ```
 //!
@@ -19,12 +19,12 @@
 //! - **Atomic writes.** A document is serialised into a temporary file in the same directory, fsynced, renamed
 //!   over the target, and the directory is fsynced. A crash at any point leaves either the old or the new
 //!   document; at worst a stray `.<file>.<random>.tmp` is left behind, which loads ignore (delete it at will).
-//! - **Compare-and-swap across processes.** `save` and the ledger's `record_migration` hold an exclusive OS
+//! - **Compare-and-swap across processes.** `save`, `update` and the ledger's `record` hold an exclusive OS
 //!   lock ([`File::lock`]) on the lock file next to the document around read-check-write, so two processes (or
 //!   two tasks of one process: each operation opens its own handle) never interleave. Lock files are left in
 //!   place on purpose: deleting them would race with other lockers.
 //! - **Lock-free loads.** Since the document is only ever replaced by a rename, `load` and
-//!   `migration_applied` read without locking and always see a whole document.
+//!   `is_applied` read without locking and always see a whole document.
 //! - **Unreadable data is never overwritten.** A corrupt or newer-format document makes `load` fail with the
 //!   error of [`decode_document`](super::decode_document) naming the file, and `save` refuse.
 //! - **No needless decoding.** A store remembers, per document, the bytes it last wrote or decoded and their
@@ -46,7 +46,8 @@ use zelavis_core::name::Name;
 use zelavis_core::paths::encode_segment;
 
 use super::validated::KnownDocuments;
-use super::{FORMAT_VERSION, RegistryStore, Revision, Scope, StoreError, Stored, encode_document};
+use super::{FORMAT_VERSION, RegistryStore, Revision, Scope, StateChange, StoreError, Stored, encode_document};
+use crate::ledger::MigrationLedger;
 use crate::state::RegistryState;
 
 /// The directory [`FileStore::default_location`] uses, relative to the working directory.
@@ -74,7 +75,7 @@ const LEDGER: &str = "migrations.json";
 /// let store = FileStore::new(dir.path());
 ///
 /// let mut state = RegistryState::default();
-/// state.upsert(StateRecord::new(Name::parse("shop")?, Status::Installed));
+/// state.upsert(InstallRecord::new(Name::parse("shop")?, Status::Installed));
 /// let r1 = store.save(&Scope::Default, &state, Revision::NONE).await?;
 /// assert!(dir.path().join("plugins.json").is_file());
 ///
@@ -322,8 +323,16 @@ struct Ledger {
 
 #[derive(Debug, Serialize, Deserialize)]
 struct LedgerEntry {
+    /// The scope key (`default` or `tenant:<name>`); ledgers written before scopes were recorded hold only the
+    /// default scope's migrations.
+    #[serde(default = "default_scope_key")]
+    scope: String,
     plugin: String,
     id: String,
+}
+
+fn default_scope_key() -> String {
+    Scope::Default.key()
 }
 
 /// The ledger as read in one pass: the list stays raw until the format is known to be one this build reads, so a
@@ -336,8 +345,10 @@ struct LedgerIn<'a> {
 }
 
 impl Ledger {
-    fn contains(&self, plugin: &Name, id: &str) -> bool {
-        self.applied.iter().any(|e| e.plugin == plugin.as_str() && e.id == id)
+    fn contains(&self, scope: &str, plugin: &Name, id: &str) -> bool {
+        self.applied
+            .iter()
+            .any(|e| e.scope == scope && e.plugin == plugin.as_str() && e.id == id)
     }
 }
 
@@ -379,26 +390,54 @@ impl RegistryStore for FileStore {
         Ok(revision)
     }
 
-    async fn migration_applied(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
-        Ok(self.read_ledger(&self.ledger_path())?.contains(plugin, id))
+    /// Holds the document's lock across load, change and write: concurrent updates from any number of tasks or
+    /// processes queue on the lock instead of conflicting.
+    async fn update(&self, scope: &Scope, change: &StateChange<'_>) -> Result<Stored, StoreError> {
+        let path = self.document_path(scope);
+        let _lock = self.lock(&path)?;
+        let Stored { mut state, revision } = self.read_document(&path)?;
+        change(&mut state);
+        if revision.0 == u64::MAX {
+            return Err(self.backend(format!(
+                "cannot write {}: its revision {revision} cannot grow",
+                path.display()
+            )));
+        }
+        let revision = revision.next();
+        let bytes = encode_document(&state, revision);
+        self.write_atomic(&path, &bytes)?;
+        self.known.remember(location(&path), revision, bytes);
+        tracing::debug!(path = %path.display(), %revision, "file store updated");
+        Ok(Stored { state, revision })
+    }
+}
+
+#[async_trait]
+impl MigrationLedger for FileStore {
+    async fn is_applied(&self, scope: &Scope, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .read_ledger(&self.ledger_path())?
+            .contains(&scope.key(), plugin, id))
     }
 
-    async fn record_migration(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+    async fn record(&self, scope: &Scope, plugin: &Name, id: &str) -> Result<bool, StoreError> {
         let path = self.ledger_path();
         let _lock = self.lock(&path)?;
         let mut ledger = self.read_ledger(&path)?;
-        if ledger.contains(plugin, id) {
+        let key = scope.key();
+        if ledger.contains(&key, plugin, id) {
             return Ok(false);
         }
         ledger.format = FORMAT_VERSION;
         ledger.applied.push(LedgerEntry {
+            scope: key,
             plugin: plugin.to_string(),
             id: id.to_owned(),
         });
         let bytes =
             serde_json::to_vec_pretty(&ledger).map_err(|e| self.backend(format!("cannot encode the ledger: {e}")))?;
         self.write_atomic(&path, &bytes)?;
-        tracing::debug!(path = %path.display(), %plugin, id, "file store recorded a migration");
+        tracing::debug!(path = %path.display(), %scope, %plugin, id, "file store recorded a migration");
         Ok(true)
     }
 }

@@ -9,8 +9,9 @@
 //! ```text
 //! app/state/default                      the default scope's document
 //! app/state/tenant:<tenant>              a tenant's document, e.g. app/state/tenant:@acme/shop
-//! app/migrations/<plugin>/<id>           one ledger record per applied migration, e.g.
+//! app/migrations/<plugin>/<id>           one ledger record per migration applied in the default scope, e.g.
 //!                                        app/migrations/@acme/shop/001-orders
+//! app/migrations/tenant:<t>/<plugin>/<id> the same for a tenant scope
 //! ```
 //!
 //! Keys are the raw [`Scope::key`], plugin name and migration id, and stay unambiguous: a plugin name holds a
@@ -34,6 +35,7 @@ use zelavis_core::name::Name;
 
 use super::validated::KnownDocuments;
 use super::{RegistryStore, Revision, Scope, StoreError, Stored, encode_document};
+use crate::ledger::MigrationLedger;
 use crate::state::RegistryState;
 
 /// A key/value operation failed (connection lost, permission denied...): what the adapter has to say.
@@ -53,8 +55,18 @@ impl KvError {
     }
 }
 
-/// How many attempts the default [`KeyValue::set`] makes before giving up under contention.
-pub const MAX_SET_ATTEMPTS: usize = 64;
+/// What a [`KeyValue::compare_and_set`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cas {
+    /// The value was written; the key is now at this version.
+    Written(u64),
+    /// The key was not at the expected version; nothing was written. `actual` is its current version (`None`:
+    /// the key does not exist).
+    Mismatch {
+        /// The key's current version.
+        actual: Option<u64>,
+    },
+}
 
 /// The key/value service a [`KvStore`] runs on: versioned values with compare-and-set.
 ///
@@ -63,9 +75,9 @@ pub const MAX_SET_ATTEMPTS: usize = 64;
 /// created again — or a stale compare-and-set could succeed (use a global counter, a modification revision
 /// like etcd's `mod_revision`, a random 64-bit tag...).
 ///
-/// Implement [`get`](KeyValue::get), [`compare_and_set`](KeyValue::compare_and_set),
-/// [`delete`](KeyValue::delete) and [`list`](KeyValue::list); [`set`](KeyValue::set) and
-/// [`describe`](KeyValue::describe) have defaults. [`MemoryKeyValue`] is a complete example.
+/// Implement [`get`](KeyValue::get), [`compare_and_set`](KeyValue::compare_and_set) and
+/// [`list`](KeyValue::list); [`describe`](KeyValue::describe) has a default. [`MemoryKeyValue`] is a complete
+/// example.
 #[async_trait]
 pub trait KeyValue: Send + Sync {
     /// What and where the service is, for error messages (default: `key/value`).
@@ -77,34 +89,8 @@ pub trait KeyValue: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u64)>, KvError>;
 
     /// Writes `value` to `key` only if the key is at `expected` (`None`: only if the key does not exist).
-    ///
-    /// Returns `Ok(Ok(new_version))` when written, `Ok(Err(actual))` when the key was elsewhere (`actual` is
-    /// its current version, `None` if it does not exist), and `Err` when the service failed.
-    async fn compare_and_set(
-        &self,
-        key: &str,
-        expected: Option<u64>,
-        value: &[u8],
-    ) -> Result<Result<u64, Option<u64>>, KvError>;
-
-    /// Writes `value` to `key` whatever is there; returns the new version.
-    ///
-    /// The default retries [`get`](KeyValue::get) + [`compare_and_set`](KeyValue::compare_and_set) up to
-    /// [`MAX_SET_ATTEMPTS`] times; override it when the service has a plain write.
-    async fn set(&self, key: &str, value: &[u8]) -> Result<u64, KvError> {
-        for _ in 0..MAX_SET_ATTEMPTS {
-            let current = self.get(key).await?.map(|(_, version)| version);
-            if let Ok(version) = self.compare_and_set(key, current, value).await? {
-                return Ok(version);
-            }
-        }
-        Err(KvError::new(format!(
-            "set {key}: still contended after {MAX_SET_ATTEMPTS} attempts"
-        )))
-    }
-
-    /// Deletes `key`; `false` when it did not exist.
-    async fn delete(&self, key: &str) -> Result<bool, KvError>;
+    /// `Err` only when the service failed; a version mismatch is [`Cas::Mismatch`].
+    async fn compare_and_set(&self, key: &str, expected: Option<u64>, value: &[u8]) -> Result<Cas, KvError>;
 
     /// Every key that starts with `prefix`, sorted.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, KvError>;
@@ -118,19 +104,8 @@ impl<K: KeyValue + ?Sized> KeyValue for Arc<K> {
     async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u64)>, KvError> {
         (**self).get(key).await
     }
-    async fn compare_and_set(
-        &self,
-        key: &str,
-        expected: Option<u64>,
-        value: &[u8],
-    ) -> Result<Result<u64, Option<u64>>, KvError> {
+    async fn compare_and_set(&self, key: &str, expected: Option<u64>, value: &[u8]) -> Result<Cas, KvError> {
         (**self).compare_and_set(key, expected, value).await
-    }
-    async fn set(&self, key: &str, value: &[u8]) -> Result<u64, KvError> {
-        (**self).set(key, value).await
-    }
-    async fn delete(&self, key: &str) -> Result<bool, KvError> {
-        (**self).delete(key).await
     }
     async fn list(&self, prefix: &str) -> Result<Vec<String>, KvError> {
         (**self).list(prefix).await
@@ -141,13 +116,13 @@ impl<K: KeyValue + ?Sized> KeyValue for Arc<K> {
 /// come from one counter, so they never repeat.
 ///
 /// ```
-/// use zelavis_registry::store::kv::{KeyValue, MemoryKeyValue};
+/// use zelavis_registry::store::kv::{Cas, KeyValue, MemoryKeyValue};
 ///
 /// # futures::executor::block_on(async {
 /// let kv = MemoryKeyValue::new();
-/// let v1 = kv.compare_and_set("k", None, b"one").await?.expect("k did not exist");
+/// let Cas::Written(v1) = kv.compare_and_set("k", None, b"one").await? else { panic!("k existed") };
 /// // A second create loses and learns the current version.
-/// assert_eq!(kv.compare_and_set("k", None, b"two").await?, Err(Some(v1)));
+/// assert_eq!(kv.compare_and_set("k", None, b"two").await?, Cas::Mismatch { actual: Some(v1) });
 /// assert_eq!(kv.get("k").await?, Some((b"one".to_vec(), v1)));
 /// # Ok::<(), zelavis_registry::store::kv::KvError>(())
 /// # }).unwrap();
@@ -177,6 +152,17 @@ impl MemoryKeyValue {
         Self::default()
     }
 
+    /// Writes `value` to `key` whatever is there (for tests that plant data behind a store's back); returns the
+    /// new version.
+    pub fn set(&self, key: &str, value: &[u8]) -> u64 {
+        self.lock().write(key, value)
+    }
+
+    /// Deletes `key`; `false` when it did not exist.
+    pub fn delete(&self, key: &str) -> bool {
+        self.lock().entries.remove(key).is_some()
+    }
+
     fn lock(&self) -> MutexGuard<'_, MemoryEntries> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -192,26 +178,13 @@ impl KeyValue for MemoryKeyValue {
         Ok(self.lock().entries.get(key).cloned())
     }
 
-    async fn compare_and_set(
-        &self,
-        key: &str,
-        expected: Option<u64>,
-        value: &[u8],
-    ) -> Result<Result<u64, Option<u64>>, KvError> {
+    async fn compare_and_set(&self, key: &str, expected: Option<u64>, value: &[u8]) -> Result<Cas, KvError> {
         let mut memory = self.lock();
         let actual = memory.entries.get(key).map(|(_, version)| *version);
         if actual != expected {
-            return Ok(Err(actual));
+            return Ok(Cas::Mismatch { actual });
         }
-        Ok(Ok(memory.write(key, value)))
-    }
-
-    async fn set(&self, key: &str, value: &[u8]) -> Result<u64, KvError> {
-        Ok(self.lock().write(key, value))
-    }
-
-    async fn delete(&self, key: &str) -> Result<bool, KvError> {
-        Ok(self.lock().entries.remove(key).is_some())
+        Ok(Cas::Written(memory.write(key, value)))
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, KvError> {
@@ -246,11 +219,13 @@ impl KeyValue for MemoryKeyValue {
 /// let stale = other.save(&Scope::Default, &RegistryState::default(), Revision::NONE).await;
 /// assert!(stale.is_err_and(|e| e.is_conflict()));
 ///
-/// // The ledger: the first recording wins.
+/// // The ledger: the first recording wins, per scope.
 /// let shop = Name::parse("@acme/shop")?;
-/// assert!(store.record_migration(&shop, "001-orders").await?);
-/// assert!(!other.record_migration(&shop, "001-orders").await?);
-/// assert_eq!(store.migration_key(&shop, "001-orders"), "app/migrations/@acme/shop/001-orders");
+/// assert!(store.record(&Scope::Default, &shop, "001-orders").await?);
+/// assert!(!other.record(&Scope::Default, &shop, "001-orders").await?);
+/// assert_eq!(store.migration_key(&Scope::Default, &shop, "001-orders"), "app/migrations/@acme/shop/001-orders");
+/// let acme = Scope::tenant("acme")?;
+/// assert_eq!(store.migration_key(&acme, &shop, "001-orders"), "app/migrations/tenant:acme/@acme/shop/001-orders");
 /// # let _ = r1;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
@@ -296,9 +271,14 @@ impl<K: KeyValue> KvStore<K> {
         format!("{}state/{}", self.root, scope.key())
     }
 
-    /// The key of the ledger record of migration `id` of `plugin`: `<prefix>/migrations/<plugin>/<id>`.
-    pub fn migration_key(&self, plugin: &Name, id: &str) -> String {
-        format!("{}migrations/{plugin}/{id}", self.root)
+    /// The key of the ledger record of migration `id` of `plugin` in `scope`:
+    /// `<prefix>/migrations/<plugin>/<id>` for the default scope, `<prefix>/migrations/tenant:<name>/<plugin>/<id>`
+    /// for a tenant's (a plugin name never holds a `:`, so the two never collide).
+    pub fn migration_key(&self, scope: &Scope, plugin: &Name, id: &str) -> String {
+        match scope {
+            Scope::Default => format!("{}migrations/{plugin}/{id}", self.root),
+            Scope::Tenant(_) => format!("{}migrations/{}/{plugin}/{id}", self.root, scope.key()),
+        }
     }
 
     /// Every scope with a stored document, sorted by key (keys under `state/` that name no scope are skipped).
@@ -383,17 +363,20 @@ impl<K: KeyValue> RegistryStore for KvStore<K> {
             .await
             .map_err(|e| self.backend(&format!("cannot write {key}"), &e))?;
         match written {
-            Ok(_) => {
+            Cas::Written(_) => {
                 self.known.remember(key, revision, document);
                 Ok(revision)
             }
             // Someone wrote between our read and our write: report where the store is now.
-            Err(_) => Err(conflict(self.current(&key).await?.map_or(Revision::NONE, |(r, _)| r))),
+            Cas::Mismatch { .. } => Err(conflict(self.current(&key).await?.map_or(Revision::NONE, |(r, _)| r))),
         }
     }
+}
 
-    async fn migration_applied(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
-        let key = self.migration_key(plugin, id);
+#[async_trait]
+impl<K: KeyValue> MigrationLedger for KvStore<K> {
+    async fn is_applied(&self, scope: &Scope, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+        let key = self.migration_key(scope, plugin, id);
         let found = self
             .kv
             .get(&key)
@@ -402,14 +385,14 @@ impl<K: KeyValue> RegistryStore for KvStore<K> {
         Ok(found.is_some())
     }
 
-    async fn record_migration(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
-        let key = self.migration_key(plugin, id);
-        let record = serde_json::json!({ "plugin": plugin.as_str(), "id": id }).to_string();
+    async fn record(&self, scope: &Scope, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+        let key = self.migration_key(scope, plugin, id);
+        let record = serde_json::json!({ "scope": scope.key(), "plugin": plugin.as_str(), "id": id }).to_string();
         let created = self
             .kv
             .compare_and_set(&key, None, record.as_bytes())
             .await
             .map_err(|e| self.backend(&format!("cannot write {key}"), &e))?;
-        Ok(created.is_ok())
+        Ok(matches!(created, Cas::Written(_)))
     }
 }

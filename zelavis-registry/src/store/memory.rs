@@ -11,6 +11,7 @@ use futures::stream::BoxStream;
 use zelavis_core::name::Name;
 
 use super::{Change, RegistryStore, Revision, Scope, StoreError, Stored, decode_document, encode_document};
+use crate::ledger::MigrationLedger;
 use crate::state::RegistryState;
 
 const STORE: &str = "memory store";
@@ -40,7 +41,7 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Memory {
     documents: HashMap<Scope, Vec<u8>>,
-    ledger: HashSet<(Name, String)>,
+    ledger: HashSet<(Scope, Name, String)>,
     watchers: Vec<mpsc::UnboundedSender<Change>>,
 }
 
@@ -106,12 +107,21 @@ impl RegistryStore for MemoryStore {
         self.lock().watchers.push(sender);
         Ok(Some(receiver.boxed()))
     }
+}
 
-    async fn migration_applied(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
-        Ok(self.lock().ledger.contains(&(plugin.clone(), id.to_owned())))
+#[async_trait]
+impl MigrationLedger for MemoryStore {
+    async fn is_applied(&self, scope: &Scope, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()
+            .ledger
+            .contains(&(scope.clone(), plugin.clone(), id.to_owned())))
     }
 
-    async fn record_migration(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
-        Ok(self.lock().ledger.insert((plugin.clone(), id.to_owned())))
+    async fn record(&self, scope: &Scope, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()
+            .ledger
+            .insert((scope.clone(), plugin.clone(), id.to_owned())))
     }
 }

@@ -6,8 +6,8 @@
 //! hosts never silently overwrite each other. Stores that can publish changes return a stream from
 //! [`RegistryStore::watch`]; a change carries only `{scope, revision}` — a hint to re-read, never the data.
 //!
-//! Every store also persists the migration ledger: [`StoreLedger`] adapts any store to
-//! [`MigrationLedger`].
+//! Every built-in store also keeps the migration ledger next to the state: it implements
+//! [`MigrationLedger`](crate::ledger::MigrationLedger), keyed by scope, plugin and migration id.
 //!
 //! Backends: [`memory`], [`file`](mod@file), [`kv`] (over a small [`KeyValue`](kv::KeyValue) trait), `sqlite` (feature
 //! `sqlite`, on by default), `postgres` (feature `postgres`) and `redis` (feature `redis`). The
@@ -35,7 +35,6 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use zelavis_core::name::{Name, NameError};
 
-use crate::ledger::{LedgerError, MigrationLedger};
 use crate::state::RegistryState;
 
 pub use document::{FORMAT_VERSION, decode_document, encode_document};
@@ -186,14 +185,19 @@ impl StoreError {
     }
 }
 
-/// Persists registry state per scope with compare-and-swap revisions, and the migration ledger.
+/// Persists registry state per scope with compare-and-swap revisions.
 ///
-/// Host adapters implement `load`, `save`, `migration_applied` and `record_migration`; `watch` is optional.
+/// Host adapters implement [`load`](Self::load) and [`save`](Self::save); [`describe`](Self::describe),
+/// [`watch`](Self::watch) and [`update`](Self::update) have defaults built from those. A store a
+/// [`Runtime`](crate::runtime::Runtime) owns also implements [`MigrationLedger`](crate::ledger::MigrationLedger).
 /// Run [`conformance::run`] against your implementation to check it behaves like the built-in stores.
 #[async_trait]
 pub trait RegistryStore: Send + Sync {
-    /// What and where this store is, for error messages (e.g. `sqlite .zelavis/registry.db`).
-    fn describe(&self) -> String;
+    /// What and where this store is, for error messages (e.g. `sqlite .zelavis/registry.db`; default: the type's
+    /// name).
+    fn describe(&self) -> String {
+        std::any::type_name::<Self>().to_owned()
+    }
 
     /// The state of `scope` and its revision (an empty state at [`Revision::NONE`] when never written).
     async fn load(&self, scope: &Scope) -> Result<Stored, StoreError>;
@@ -207,15 +211,38 @@ pub trait RegistryStore: Send + Sync {
         Ok(None)
     }
 
-    /// Whether migration `id` of `plugin` is recorded as applied.
-    async fn migration_applied(&self, plugin: &Name, id: &str) -> Result<bool, StoreError>;
-
-    /// Records migration `id` of `plugin` as applied; `false` when it already was. Idempotent and atomic: a
-    /// migration is never recorded twice or lost.
-    async fn record_migration(&self, plugin: &Name, id: &str) -> Result<bool, StoreError>;
+    /// Loads `scope`, applies `change` and saves it, again on every conflict, so that concurrent writers never
+    /// lose each other's changes; returns what was saved. `change` may run several times, each time on the
+    /// freshly loaded state. Stores that can apply it atomically (under a lock or in a transaction) override
+    /// this.
+    async fn update(&self, scope: &Scope, change: &StateChange<'_>) -> Result<Stored, StoreError> {
+        let mut last = None;
+        for _ in 0..MAX_UPDATE_ATTEMPTS {
+            let mut stored = self.load(scope).await?;
+            change(&mut stored.state);
+            match self.save(scope, &stored.state, stored.revision).await {
+                Ok(revision) => {
+                    return Ok(Stored {
+                        state: stored.state,
+                        revision,
+                    });
+                }
+                Err(conflict) if conflict.is_conflict() => last = Some(conflict),
+                Err(other) => return Err(other),
+            }
+        }
+        Err(last.unwrap_or_else(|| StoreError::Backend {
+            store: self.describe(),
+            message: "update gave up".to_owned(),
+        }))
+    }
 }
 
-/// How many times [`update_state`] retries after a conflict before giving up.
+/// A change to a state, as [`RegistryStore::update`] applies it (possibly several times, each time to the freshly
+/// loaded state).
+pub type StateChange<'a> = dyn for<'s> Fn(&'s mut RegistryState) + Send + Sync + 'a;
+
+/// How many times [`RegistryStore::update`] retries after a conflict before giving up.
 pub const MAX_UPDATE_ATTEMPTS: usize = 64;
 
 /// Loads `scope`, applies `change` and saves, retrying on conflict (someone else wrote in between) with a fresh
@@ -228,64 +255,18 @@ pub const MAX_UPDATE_ATTEMPTS: usize = 64;
 /// # futures::executor::block_on(async {
 /// let store = MemoryStore::new();
 /// let saved = update_state(&store, &Scope::Default, |state| {
-///     state.upsert(StateRecord::new(Name::parse("shop").unwrap(), Status::Installed));
+///     state.upsert(InstallRecord::new(Name::parse("shop").unwrap(), Status::Installed));
 /// }).await?;
 /// assert_eq!(saved.revision, Revision(1));
 /// # Ok::<(), StoreError>(())
 /// # }).unwrap();
 /// ```
-pub async fn update_state<S, F>(store: &S, scope: &Scope, mut change: F) -> Result<Stored, StoreError>
+pub async fn update_state<S, F>(store: &S, scope: &Scope, change: F) -> Result<Stored, StoreError>
 where
     S: RegistryStore + ?Sized,
-    F: FnMut(&mut RegistryState) + Send,
+    F: Fn(&mut RegistryState) + Send + Sync,
 {
-    let mut last = None;
-    for _ in 0..MAX_UPDATE_ATTEMPTS {
-        let mut stored = store.load(scope).await?;
-        change(&mut stored.state);
-        match store.save(scope, &stored.state, stored.revision).await {
-            Ok(revision) => {
-                return Ok(Stored {
-                    state: stored.state,
-                    revision,
-                });
-            }
-            Err(conflict) if conflict.is_conflict() => last = Some(conflict),
-            Err(other) => return Err(other),
-        }
-    }
-    Err(last.unwrap_or_else(|| StoreError::Backend {
-        store: store.describe(),
-        message: "update_state gave up".to_owned(),
-    }))
-}
-
-/// Any [`RegistryStore`] as a [`MigrationLedger`] for the runtime.
-#[derive(Debug, Clone)]
-pub struct StoreLedger<S>(pub S);
-
-fn ledger_error(error: &StoreError, store: String) -> LedgerError {
-    LedgerError {
-        ledger: store,
-        message: error.to_string(),
-    }
-}
-
-#[async_trait]
-impl<S: RegistryStore> MigrationLedger for StoreLedger<S> {
-    async fn is_applied(&self, plugin: &Name, id: &str) -> Result<bool, LedgerError> {
-        self.0
-            .migration_applied(plugin, id)
-            .await
-            .map_err(|e| ledger_error(&e, self.0.describe()))
-    }
-
-    async fn record(&self, plugin: &Name, id: &str) -> Result<bool, LedgerError> {
-        self.0
-            .record_migration(plugin, id)
-            .await
-            .map_err(|e| ledger_error(&e, self.0.describe()))
-    }
+    store.update(scope, &change).await
 }
 
 #[async_trait]
@@ -302,10 +283,7 @@ impl<S: RegistryStore + ?Sized> RegistryStore for std::sync::Arc<S> {
     async fn watch(&self) -> Result<Option<BoxStream<'static, Change>>, StoreError> {
         (**self).watch().await
     }
-    async fn migration_applied(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
-        (**self).migration_applied(plugin, id).await
-    }
-    async fn record_migration(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
-        (**self).record_migration(plugin, id).await
+    async fn update(&self, scope: &Scope, change: &StateChange<'_>) -> Result<Stored, StoreError> {
+        (**self).update(scope, change).await
     }
 }

@@ -15,7 +15,8 @@
 //!   [`StoreError::NewerFormat`] and left untouched;
 //! - `state(scope TEXT PRIMARY KEY, revision BIGINT, format INT, body TEXT)`, one row per [`Scope`] key, `body`
 //!   being the state's JSON (`{"records": [...]}`) in document format `format`;
-//! - `migrations(plugin, id, applied_at, PRIMARY KEY (plugin, id))`, the migration ledger.
+//! - `migrations(scope, plugin, id, applied_at, PRIMARY KEY (scope, plugin, id))`, the migration ledger (layout
+//!   version 1 had no `scope`: its rows become the `default` scope's).
 //!
 //! # Compare-and-swap
 //!
@@ -67,20 +68,22 @@ use zelavis_core::name::Name;
 
 use super::document::decode_state;
 use super::{Change, FORMAT_VERSION, RegistryStore, Revision, Scope, StoreError, Stored};
+use crate::ledger::MigrationLedger;
 use crate::state::RegistryState;
 
 /// The schema [`PostgresStore::connect`] uses.
 pub const DEFAULT_SCHEMA: &str = "zelavis";
 
 /// The version of the table layout this build creates and reads.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// How long to wait for a connection when the configuration does not say.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The migrations of the table layout: entry `n` takes a schema from version `n` to `n + 1`. `{s}` is the
 /// quoted schema.
-const LAYOUT_MIGRATIONS: &[&str] = &["CREATE TABLE {s}.state (
+const LAYOUT_MIGRATIONS: &[&str] = &[
+    "CREATE TABLE {s}.state (
         scope TEXT PRIMARY KEY,
         revision BIGINT NOT NULL CHECK (revision > 0),
         format INT NOT NULL,
@@ -91,7 +94,11 @@ const LAYOUT_MIGRATIONS: &[&str] = &["CREATE TABLE {s}.state (
         id TEXT NOT NULL,
         applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
         PRIMARY KEY (plugin, id)
-    );"];
+    );",
+    "ALTER TABLE {s}.migrations ADD COLUMN scope TEXT NOT NULL DEFAULT 'default';
+    ALTER TABLE {s}.migrations DROP CONSTRAINT migrations_pkey;
+    ALTER TABLE {s}.migrations ADD PRIMARY KEY (scope, plugin, id);",
+];
 
 /// Registry state in PostgreSQL. Clones share one connection.
 ///
@@ -171,8 +178,8 @@ impl Sql {
                     WHERE scope = $1 AND revision = $7 AND xmin::text::bigint = $8
                     RETURNING xmin::text::bigint AS version
                 ) SELECT pg_notify($5, $6), version FROM written"),
-            record: s("INSERT INTO {s}.migrations (plugin, id) VALUES ($1, $2) ON CONFLICT DO NOTHING"),
-            applied: s("SELECT EXISTS (SELECT 1 FROM {s}.migrations WHERE plugin = $1 AND id = $2)"),
+            record: s("INSERT INTO {s}.migrations (scope, plugin, id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"),
+            applied: s("SELECT EXISTS (SELECT 1 FROM {s}.migrations WHERE scope = $1 AND plugin = $2 AND id = $3)"),
         }
     }
 }
@@ -801,23 +808,26 @@ impl RegistryStore for PostgresStore {
             .boxed(),
         ))
     }
+}
 
-    async fn migration_applied(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+#[async_trait]
+impl MigrationLedger for PostgresStore {
+    async fn is_applied(&self, scope: &Scope, plugin: &Name, id: &str) -> Result<bool, StoreError> {
         let connection = self.connection().await?;
         let row = connection
             .client
-            .query_one(&connection.statements.applied, &[&plugin.as_str(), &id])
+            .query_one(&connection.statements.applied, &[&scope.key(), &plugin.as_str(), &id])
             .await
             .map_err(|e| self.backend("cannot read the migration ledger", &e))?;
         row.try_get(0)
             .map_err(|e| self.backend("cannot read the migration ledger", &e))
     }
 
-    async fn record_migration(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+    async fn record(&self, scope: &Scope, plugin: &Name, id: &str) -> Result<bool, StoreError> {
         let connection = self.connection().await?;
         let inserted = connection
             .client
-            .execute(&connection.statements.record, &[&plugin.as_str(), &id])
+            .execute(&connection.statements.record, &[&scope.key(), &plugin.as_str(), &id])
             .await
             .map_err(|e| self.backend("cannot record a migration", &e))?;
         Ok(inserted == 1)

@@ -10,8 +10,9 @@
 //! - `<prefix>:state:<scope key>` is a string holding the state document,
 //!   `{"format": 1, "revision": n, "state": {"records": [...]}}` (the same document the file store writes), e.g.
 //!   `zelavis:state:default` or `zelavis:state:tenant:acme`;
-//! - `<prefix>:migrations` is a hash, one field `["<plugin>","<id>"]` per applied migration (the value is when,
-//!   in Unix seconds); `HSETNX` makes the first recording win;
+//! - `<prefix>:migrations` is a hash, one field per migration applied in a scope — `["<plugin>","<id>"]` for
+//!   the default scope, `["tenant:<name>","<plugin>","<id>"]` for a tenant's — whose value is when, in Unix
+//!   seconds; `HSETNX` makes the first recording win;
 //! - `<prefix>:changes` is the pub/sub channel of change hints.
 //!
 //! # Compare-and-swap
@@ -43,6 +44,7 @@ use zelavis_core::name::Name;
 use super::{
     Change, FORMAT_VERSION, RegistryStore, Revision, Scope, StoreError, Stored, decode_document, encode_document,
 };
+use crate::ledger::MigrationLedger;
 use crate::state::RegistryState;
 
 /// How long one command may take (a save of a very large state included).
@@ -203,8 +205,12 @@ impl RedisStore {
         }
     }
 
-    fn migration_field(&self, plugin: &Name, id: &str) -> Result<String, StoreError> {
-        serde_json::to_string(&(plugin.as_str(), id)).map_err(|e| self.encoding_error("a ledger field", &e))
+    fn migration_field(&self, scope: &Scope, plugin: &Name, id: &str) -> Result<String, StoreError> {
+        match scope {
+            Scope::Default => serde_json::to_string(&(plugin.as_str(), id)),
+            Scope::Tenant(_) => serde_json::to_string(&(scope.key(), plugin.as_str(), id)),
+        }
+        .map_err(|e| self.encoding_error("a ledger field", &e))
     }
 
     fn encoding_error(&self, what: &str, error: &serde_json::Error) -> StoreError {
@@ -315,21 +321,24 @@ impl RegistryStore for RedisStore {
         });
         Ok(Some(changes.boxed()))
     }
+}
 
-    async fn migration_applied(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+#[async_trait]
+impl MigrationLedger for RedisStore {
+    async fn is_applied(&self, scope: &Scope, plugin: &Name, id: &str) -> Result<bool, StoreError> {
         redis::cmd("HEXISTS")
             .arg(self.migrations_key())
-            .arg(self.migration_field(plugin, id)?)
+            .arg(self.migration_field(scope, plugin, id)?)
             .query_async(&mut self.connection.clone())
             .await
             .map_err(|e| self.backend("cannot read the migration ledger", &e))
     }
 
-    async fn record_migration(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+    async fn record(&self, scope: &Scope, plugin: &Name, id: &str) -> Result<bool, StoreError> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         redis::cmd("HSETNX")
             .arg(self.migrations_key())
-            .arg(self.migration_field(plugin, id)?)
+            .arg(self.migration_field(scope, plugin, id)?)
             .arg(now)
             .query_async(&mut self.connection.clone())
             .await

@@ -8,14 +8,15 @@
 //! - `zelavis_state(scope TEXT PRIMARY KEY, revision INTEGER NOT NULL, format INTEGER NOT NULL, body TEXT NOT
 //!   NULL)`: one row per scope (`default`, `tenant:<name>`); `body` is the state as JSON (`{"records":[...]}`),
 //!   `format` its [`FORMAT_VERSION`], `revision` how many times it was written.
-//! - `zelavis_migrations(plugin TEXT, id TEXT, applied_at TEXT, PRIMARY KEY(plugin, id))`: the migration ledger,
-//!   one row per applied migration, `applied_at` in UTC (`2026-01-31T12:00:00.000Z`).
+//! - `zelavis_migrations(scope TEXT, plugin TEXT, id TEXT, applied_at TEXT, PRIMARY KEY(scope, plugin, id))`: the
+//!   migration ledger, one row per migration applied in a scope, `applied_at` in UTC (`2026-01-31T12:00:00.000Z`).
+//!   Schema version 1 had no `scope` column; opening such a file moves its rows to the `default` scope.
 //!
 //! Several stores — in one process or in several — may open the same file: each is a separate connection,
 //! every save is a compare-and-swap inside one `BEGIN IMMEDIATE` transaction, and a connection that finds the
 //! database locked waits up to [`BUSY_TIMEOUT`] instead of failing. SQLite has no change notifications across
 //! connections, so [`RegistryStore::watch`] returns `None`: hosts poll (see
-//! [`Follower::poll_every`](crate::follow::Follower::poll_every)).
+//! [`RuntimeBuilder::poll_every`](crate::runtime::RuntimeBuilder::poll_every)).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -29,18 +30,20 @@ use zelavis_core::name::Name;
 
 use super::document::decode_state;
 use super::validated::Validated;
-use super::{FORMAT_VERSION, RegistryStore, Revision, Scope, StoreError, Stored};
+use super::{FORMAT_VERSION, RegistryStore, Revision, Scope, StateChange, StoreError, Stored};
+use crate::ledger::MigrationLedger;
 use crate::state::RegistryState;
 
 /// The schema version this build creates, and the newest it opens.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// How long an operation waits for another connection's lock on the database before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The schema migrations: `MIGRATIONS[v]` takes a database from schema version `v` to `v + 1`. Tables are
 /// created without `IF NOT EXISTS`, so a foreign table of the same name is reported rather than adopted.
-const MIGRATIONS: &[&str] = &["CREATE TABLE zelavis_state (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE zelavis_state (
          scope TEXT PRIMARY KEY NOT NULL,
          revision INTEGER NOT NULL,
          format INTEGER NOT NULL,
@@ -51,7 +54,19 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE zelavis_state (
          id TEXT NOT NULL,
          applied_at TEXT NOT NULL,
          PRIMARY KEY (plugin, id)
-     );"];
+     );",
+    "CREATE TABLE zelavis_migrations_scoped (
+         scope TEXT NOT NULL,
+         plugin TEXT NOT NULL,
+         id TEXT NOT NULL,
+         applied_at TEXT NOT NULL,
+         PRIMARY KEY (scope, plugin, id)
+     );
+     INSERT INTO zelavis_migrations_scoped (scope, plugin, id, applied_at)
+         SELECT 'default', plugin, id, applied_at FROM zelavis_migrations;
+     DROP TABLE zelavis_migrations;
+     ALTER TABLE zelavis_migrations_scoped RENAME TO zelavis_migrations;",
+];
 
 const _: () = assert!(
     MIGRATIONS.len() as u64 == SCHEMA_VERSION,
@@ -94,7 +109,7 @@ const UPSERT_STATE: &str = "INSERT INTO zelavis_state (scope, revision, format, 
 ///
 /// futures::executor::block_on(async {
 ///     let saved = update_state(&host_a, &Scope::Default, |state| {
-///         state.upsert(StateRecord::new(Name::parse("shop").unwrap(), Status::Installed));
+///         state.upsert(InstallRecord::new(Name::parse("shop").unwrap(), Status::Installed));
 ///     })
 ///     .await?;
 ///     assert_eq!(saved.revision, Revision(1));
@@ -105,10 +120,10 @@ const UPSERT_STATE: &str = "INSERT INTO zelavis_state (scope, revision, format, 
 ///     let stale = host_b.save(&Scope::Default, &RegistryState::default(), Revision::NONE).await;
 ///     assert!(stale.unwrap_err().is_conflict());
 ///
-///     // The migration ledger: the first recording wins.
+///     // The migration ledger: the first recording wins, per scope.
 ///     let shop = Name::parse("shop").unwrap();
-///     assert!(host_a.record_migration(&shop, "001-orders").await?);
-///     assert!(!host_b.record_migration(&shop, "001-orders").await?);
+///     assert!(host_a.record(&Scope::Default, &shop, "001-orders").await?);
+///     assert!(!host_b.record(&Scope::Default, &shop, "001-orders").await?);
 ///     Ok::<(), StoreError>(())
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -427,11 +442,8 @@ impl Shared {
 
     fn save(&self, scope: &Scope, state: &RegistryState, expected: Revision) -> Result<Revision, StoreError> {
         let key = scope.key();
-        let body = serde_json::to_string(state).map_err(|e| self.backend("cannot serialise the state", &e))?;
-        let format = i64::try_from(FORMAT_VERSION).map_err(|e| self.backend("cannot save", &e))?;
         let doing = format!("cannot save scope {key}");
         let fail = |e: rusqlite::Error| self.backend(&doing, &e);
-
         let mut session = self.lock();
         let Session { connection, validated } = &mut *session;
         let transaction = connection
@@ -456,7 +468,52 @@ impl Shared {
                 actual,
             });
         }
-        let next = actual.next();
+        self.write(transaction, validated, key, actual, state)
+    }
+
+    /// Reads, changes and writes the state of `scope` inside one `BEGIN IMMEDIATE` transaction: no other
+    /// connection writes in between, so there is no conflict to retry.
+    fn update(&self, scope: &Scope, change: &StateChange<'_>) -> Result<Stored, StoreError> {
+        let key = scope.key();
+        let doing = format!("cannot update scope {key}");
+        let fail = |e: rusqlite::Error| self.backend(&doing, &e);
+        let mut session = self.lock();
+        let Session { connection, validated } = &mut *session;
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let (actual, mut state) = match self.select(&transaction, &key, "update")? {
+            None => (Revision::NONE, RegistryState::default()),
+            Some(row) => {
+                let (revision, body) = self.check(&key, row)?;
+                (revision, self.parse(&key, &body)?)
+            }
+        };
+        change(&mut state);
+        let revision = self.write(transaction, validated, key, actual, &state)?;
+        Ok(Stored { state, revision })
+    }
+
+    /// Writes `state` as the revision after `actual` and commits.
+    fn write(
+        &self,
+        transaction: rusqlite::Transaction<'_>,
+        validated: &mut Validated,
+        key: String,
+        actual: Revision,
+        state: &RegistryState,
+    ) -> Result<Revision, StoreError> {
+        let doing = format!("cannot save scope {key}");
+        let fail = |e: rusqlite::Error| self.backend(&doing, &e);
+        let body = serde_json::to_string(state).map_err(|e| self.backend("cannot serialise the state", &e))?;
+        let format = i64::try_from(FORMAT_VERSION).map_err(|e| self.backend(&doing, &e))?;
+        let next = Revision(
+            actual
+                .0
+                .checked_add(1)
+                .filter(|n| i64::try_from(*n).is_ok())
+                .ok_or_else(|| self.backend(&doing, &format!("its revision {actual} cannot grow")))?,
+        );
         let stored_next = i64::try_from(next.0).map_err(|e| self.backend(&doing, &e))?;
         transaction
             .prepare_cached(UPSERT_STATE)
@@ -467,25 +524,27 @@ impl Shared {
         Ok(next)
     }
 
-    fn migration_applied(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+    fn is_applied(&self, scope: &Scope, plugin: &Name, id: &str) -> Result<bool, StoreError> {
         self.lock()
             .connection
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM zelavis_migrations WHERE plugin = ?1 AND id = ?2)")
-            .and_then(|mut statement| statement.query_row(params![plugin.as_str(), id], |row| row.get(0)))
-            .map_err(|e| self.backend(&format!("cannot read the ledger for {plugin} {id}"), &e))
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM zelavis_migrations WHERE scope = ?1 AND plugin = ?2 AND id = ?3)",
+            )
+            .and_then(|mut statement| statement.query_row(params![scope.key(), plugin.as_str(), id], |row| row.get(0)))
+            .map_err(|e| self.backend(&format!("cannot read the ledger for {plugin} {id} in {scope}"), &e))
     }
 
     /// One autocommit `INSERT OR IGNORE`: atomic, and exactly one connection sees a row inserted.
-    fn record_migration(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+    fn record(&self, scope: &Scope, plugin: &Name, id: &str) -> Result<bool, StoreError> {
         let inserted = self
             .lock()
             .connection
             .prepare_cached(
-                "INSERT OR IGNORE INTO zelavis_migrations (plugin, id, applied_at)
-                 VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                "INSERT OR IGNORE INTO zelavis_migrations (scope, plugin, id, applied_at)
+                 VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
             )
-            .and_then(|mut statement| statement.execute(params![plugin.as_str(), id]))
-            .map_err(|e| self.backend(&format!("cannot record migration {id} of {plugin}"), &e))?;
+            .and_then(|mut statement| statement.execute(params![scope.key(), plugin.as_str(), id]))
+            .map_err(|e| self.backend(&format!("cannot record migration {id} of {plugin} in {scope}"), &e))?;
         Ok(inserted == 1)
     }
 }
@@ -504,11 +563,18 @@ impl RegistryStore for SqliteStore {
         self.inner.save(scope, state, expected)
     }
 
-    async fn migration_applied(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
-        self.inner.migration_applied(plugin, id)
+    async fn update(&self, scope: &Scope, change: &StateChange<'_>) -> Result<Stored, StoreError> {
+        self.inner.update(scope, change)
+    }
+}
+
+#[async_trait]
+impl MigrationLedger for SqliteStore {
+    async fn is_applied(&self, scope: &Scope, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+        self.inner.is_applied(scope, plugin, id)
     }
 
-    async fn record_migration(&self, plugin: &Name, id: &str) -> Result<bool, StoreError> {
-        self.inner.record_migration(plugin, id)
+    async fn record(&self, scope: &Scope, plugin: &Name, id: &str) -> Result<bool, StoreError> {
+        self.inner.record(scope, plugin, id)
     }
 }

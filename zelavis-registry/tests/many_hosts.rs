@@ -5,17 +5,17 @@
 #[allow(dead_code)]
 mod hosts;
 #[cfg(any(feature = "postgres", feature = "redis"))]
-#[path = "../zelavis-registry/tests/support/servers.rs"]
+#[path = "support/servers.rs"]
 mod servers;
 
 use std::sync::atomic::Ordering;
 
 use hosts::{set_status, start_host, wait_until};
-use zelavis::registry::prelude::*;
-use zelavis::registry::store::memory::MemoryStore;
+use zelavis_registry::prelude::*;
+use zelavis_registry::store::memory::MemoryStore;
 
 /// The scenario, for any store: `a` and `b` are separate clients of one store.
-async fn two_hosts<S: RegistryStore + Clone + 'static>(a: S, b: S) {
+async fn two_hosts<S: RegistryStore + MigrationLedger + Clone + 'static>(a: S, b: S) {
     let scope = Scope::Default;
     let host_a = start_host(a.clone(), scope.clone(), 20).await;
     let host_b = start_host(b.clone(), scope.clone(), 20).await;
@@ -66,7 +66,7 @@ async fn two_hosts_on_one_memory_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hosts_on_one_sqlite_file() {
-    use zelavis::registry::store::sqlite::SqliteStore;
+    use zelavis_registry::store::sqlite::SqliteStore;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("registry.db");
     // Two separate connections, as two processes on one host would have.
@@ -78,7 +78,7 @@ async fn two_hosts_on_one_sqlite_file() {
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hosts_on_one_postgres() {
-    use zelavis::registry::store::postgres::PostgresStore;
+    use zelavis_registry::store::postgres::PostgresStore;
     let Some(url) = servers::postgres_or_skip().await else {
         return;
     };
@@ -96,7 +96,7 @@ async fn two_hosts_on_one_postgres() {
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hosts_on_one_redis() {
-    use zelavis::registry::store::redis::RedisStore;
+    use zelavis_registry::store::redis::RedisStore;
     let Some(url) = servers::redis_or_skip().await else {
         return;
     };

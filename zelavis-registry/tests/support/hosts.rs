@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use zelavis::registry::prelude::*;
-use zelavis::registry::store::update_state;
+use zelavis_registry::prelude::*;
+use zelavis_registry::store::update_state;
 
 /// A host: its runtime and how many times each of its plugins was set up.
 pub(crate) struct Host {
@@ -34,16 +34,26 @@ pub(crate) fn registry(setups: &Arc<AtomicUsize>, extras: usize) -> PluginRegist
     PluginRegistry::new(entries).expect("distinct names")
 }
 
-/// Starts a host following `scope` of `store` in a background task (watch, plus polling every 20 ms).
-pub(crate) async fn start_host<S: RegistryStore + 'static>(store: S, scope: Scope, extras: usize) -> Host {
+/// Starts a host on `scope` of `store`, following it in a background task (watch, plus polling every 20 ms).
+pub(crate) async fn start_host<S>(store: S, scope: Scope, extras: usize) -> Host
+where
+    S: RegistryStore + MigrationLedger + 'static,
+{
     let setups = Arc::new(AtomicUsize::new(0));
-    let (runtime, _) = Runtime::builder(registry(&setups, extras)).start().await;
-    let follower = runtime
-        .follower(store, scope)
-        .poll_every(Duration::from_millis(20), |d| Box::pin(tokio::time::sleep(d)));
+    let (runtime, _) = Runtime::builder(registry(&setups, extras))
+        .store(store, scope)
+        .timer(TokioTimer)
+        .poll_every(Duration::from_millis(20))
+        .start()
+        .await
+        .expect("the host starts");
+    let follower = runtime.follower().expect("the host has a store");
     tokio::spawn(async move {
         let error = follower.run().await;
-        panic!("follower stopped: {error}");
+        assert!(
+            matches!(error, FollowError::RuntimeDropped),
+            "follower stopped: {error}"
+        );
     });
     Host { runtime, setups }
 }
@@ -52,7 +62,7 @@ pub(crate) async fn start_host<S: RegistryStore + 'static>(store: S, scope: Scop
 pub(crate) async fn set_status<S: RegistryStore>(store: &S, scope: &Scope, name: &str, status: Status) {
     let name = Name::parse(name).expect("valid");
     update_state(store, scope, |state| {
-        state.upsert(StateRecord::new(name.clone(), status));
+        state.upsert(InstallRecord::new(name.clone(), status));
     })
     .await
     .expect("store update");

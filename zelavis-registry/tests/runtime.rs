@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use futures::executor::block_on;
 use http::{Method, Request};
-use zelavis::registry::prelude::*;
-use zelavis::registry::runtime::RouteCallError;
+use zelavis_registry::prelude::*;
+use zelavis_registry::runtime::RouteCallError;
 
 /// What `shop` hands its payment providers.
 #[derive(Debug, Default)]
@@ -84,7 +84,7 @@ fn providers(runtime: &Runtime) -> Vec<String> {
 }
 
 fn start(entries: impl IntoIterator<Item = RegistryEntry>) -> (Runtime, ActivationReport) {
-    block_on(Runtime::builder(PluginRegistry::new(entries).unwrap()).start())
+    block_on(Runtime::builder(PluginRegistry::new(entries).unwrap()).start()).unwrap()
 }
 
 fn active(runtime: &Runtime) -> Vec<String> {
@@ -109,7 +109,11 @@ fn disabling_a_child_recomposes_only_its_parent() {
     assert_eq!(providers(&runtime), ["stripe", "paypal"]);
 
     let change = block_on(runtime.disable("paypal", Cascade::No)).unwrap();
-    assert_eq!(change.outcome("paypal"), Some(&Outcome::Deactivated), "{change}");
+    assert_eq!(
+        change.outcome("paypal"),
+        Some(&Outcome::Deactivated { reason: None }),
+        "{change}"
+    );
     assert_eq!(providers(&runtime), ["stripe"]);
     assert!(!block_on(runtime.is_active("paypal")));
     assert_eq!(setups.of("shop"), 2, "the parent recomposes");
@@ -166,9 +170,13 @@ fn disabling_a_plugin_with_active_dependents_needs_cascade() {
 
     let change = block_on(runtime.disable("base", Cascade::Yes)).unwrap();
     for name in ["base", "app", "ui"] {
-        assert_eq!(change.outcome(name), Some(&Outcome::Deactivated), "{change}");
         assert_eq!(
-            block_on(runtime.registry()).get(name).unwrap().status,
+            change.outcome(name),
+            Some(&Outcome::Deactivated { reason: None }),
+            "{change}"
+        );
+        assert_eq!(
+            block_on(runtime.registry()).get(name).unwrap().status(),
             Status::Available
         );
     }
@@ -275,7 +283,12 @@ fn install_activates_only_the_new_plugin() {
 
     let available =
         block_on(runtime.install(RegistryEntry::available(counted(&setups, "later").build().unwrap()))).unwrap();
-    assert!(available.plugins.is_empty());
+    assert_eq!(
+        available.outcome("later"),
+        Some(&Outcome::Unchanged { active: false }),
+        "{available}"
+    );
+    assert_eq!(available.plugins.len(), 1);
     assert_eq!(setups.of("later"), 0);
 }
 
@@ -302,7 +315,7 @@ fn update_recomposes_the_plugin_and_its_dependents_only() {
 fn no_controller_answers_pending() {
     let controller = NoController;
     assert!(!controller.capabilities().supports_runtime_install);
-    let answer = block_on(controller.install(&n("anything")));
+    let answer = block_on(controller.enable(&n("anything")));
     assert_eq!(answer.state, ControllerState::Pending);
     assert!(
         answer.message.contains("no activation controller"),
@@ -329,7 +342,13 @@ fn runtime_graph_controller_installs_into_the_live_runtime() {
     assert_eq!(capabilities.strategy, Strategy::RuntimeGraph);
     assert!(capabilities.supports_runtime_install);
 
-    let answer = block_on(controller.install(&n("later")));
+    let answer = block_on(controller.enable(&n("later")));
+    assert!(
+        answer
+            .report
+            .as_ref()
+            .is_some_and(|r| r.outcome("later") == Some(&Outcome::Activated))
+    );
     assert_eq!(answer.state, ControllerState::Active, "{}", answer.message);
     assert!(block_on(runtime.is_active("later")));
     assert!(runtime.services().get("later-service").is_some());
@@ -446,7 +465,7 @@ async fn dispatch_sees_all_or_none_of_a_plugin_during_recomposition() {
         RegistryEntry::installed(handlers("toggled", 5)),
     ])
     .unwrap();
-    let (runtime, report) = Runtime::builder(registry).start().await;
+    let (runtime, report) = Runtime::builder(registry).start().await.unwrap();
     assert!(report.all_activated(), "{report}");
 
     let dispatchers: Vec<_> = (0..4)

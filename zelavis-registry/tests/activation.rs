@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::executor::block_on;
-use zelavis::registry::loader::LoadRegistryError;
-use zelavis::registry::prelude::*;
+use zelavis_registry::loader::LoadRegistryError;
+use zelavis_registry::prelude::*;
 
 /// What the test parents hand their children.
 #[derive(Debug, Default)]
@@ -79,7 +79,7 @@ fn child(name: &'static str, point: &ExtensionPointRef<ListApi>) -> PluginDef {
 }
 
 fn start(entries: impl IntoIterator<Item = RegistryEntry>) -> (Runtime, ActivationReport) {
-    block_on(Runtime::builder(PluginRegistry::new(entries).unwrap()).start())
+    block_on(Runtime::builder(PluginRegistry::new(entries).unwrap()).start()).unwrap()
 }
 
 fn names(list: &[&Name]) -> Vec<String> {
@@ -491,7 +491,7 @@ async fn async_panic_after_an_await_is_isolated() {
         RegistryEntry::installed(plain("good")),
     ])
     .unwrap();
-    let (runtime, report) = Runtime::builder(registry).start().await;
+    let (runtime, report) = Runtime::builder(registry).start().await.unwrap();
     assert_eq!(
         fail_reason(&report, "bad"),
         &FailReason::Panicked {
@@ -515,9 +515,23 @@ async fn timeout_is_isolated() {
         .unwrap();
     let registry =
         PluginRegistry::new([RegistryEntry::installed(slow), RegistryEntry::installed(plain("good"))]).unwrap();
-    let options = ActivationOptions::default().timeout(Duration::from_millis(50), |d| Box::pin(tokio::time::sleep(d)));
+    let options = ActivationOptions::default().timeout(Duration::from_millis(50));
+    let refused = Runtime::builder(registry.clone())
+        .options(options.clone())
+        .start()
+        .await;
+    assert_eq!(
+        refused.err(),
+        Some(RuntimeError::NoTimer { after_ms: 50 }),
+        "a timeout needs a timer"
+    );
     let started = std::time::Instant::now();
-    let (runtime, report) = Runtime::builder(registry).options(options).start().await;
+    let (runtime, report) = Runtime::builder(registry)
+        .options(options)
+        .timer(TokioTimer)
+        .start()
+        .await
+        .unwrap();
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(fail_reason(&report, "slow"), &FailReason::TimedOut { after_ms: 50 });
     assert!(runtime.services().get("slow-service").is_none());
@@ -552,7 +566,7 @@ fn lenient_mode_lets_an_undeclared_permission_through() {
         .unwrap();
     let registry = PluginRegistry::new([RegistryEntry::installed(sneaky)]).unwrap();
     let options = ActivationOptions::default().permission_mode(PermissionMode::Lenient);
-    let (runtime, report) = block_on(Runtime::builder(registry).options(options).start());
+    let (runtime, report) = block_on(Runtime::builder(registry).options(options).start()).unwrap();
     assert!(report.all_activated(), "{report}");
     assert!(runtime.services().get("sneaky-service").is_some());
 }
@@ -707,20 +721,24 @@ fn loader() -> StaticLoader {
         .with("@acme/c", || PluginDef::builder("c").version("1.0.0").build())
 }
 
+fn request(name: &str, specifier: &str) -> InstallRecord {
+    InstallRecord::new(n(name), Status::Installed).specifier(specifier)
+}
+
 #[test]
-fn load_registry_keeps_input_order_and_defaults_to_installed() {
+fn load_registry_keeps_record_order_and_each_record() {
     let registry = block_on(load_registry(
         &loader(),
         vec![
-            LoadRequest::new("@acme/c"),
-            LoadRequest::new("@acme/a").status(Status::Available),
-            LoadRequest::new("@acme/b").order(3),
+            request("c", "@acme/c"),
+            request("a", "@acme/a").status(Status::Available),
+            request("b", "@acme/b").order(3),
         ],
     ))
     .unwrap();
     let rows: Vec<(String, Status, Option<String>)> = registry
         .iter()
-        .map(|e| (e.name().to_string(), e.status, e.specifier.clone()))
+        .map(|e| (e.name().to_string(), e.status(), e.record().specifier.clone()))
         .collect();
     assert_eq!(
         rows,
@@ -730,7 +748,9 @@ fn load_registry_keeps_input_order_and_defaults_to_installed() {
             ("b".to_owned(), Status::Installed, Some("@acme/b".to_owned())),
         ]
     );
-    assert_eq!(registry.get("b").unwrap().order, Some(3));
+    assert_eq!(registry.get("b").unwrap().record().order, Some(3));
+    // The state the registry writes back is the records it was loaded from.
+    assert_eq!(registry.serialize_state().records[2], request("b", "@acme/b").order(3));
 }
 
 #[test]
@@ -747,16 +767,31 @@ fn loader_errors_are_typed() {
     let Err(LoadRegistryError::Load { failures }) = block_on(load_registry(
         &loader,
         vec![
-            LoadRequest::new("@acme/a"),
-            LoadRequest::new(""),
-            LoadRequest::new("@acme/zzz"),
+            request("a", "@acme/a"),
+            request("b", ""),
+            request("c", "@acme/zzz"),
+            request("d", "@acme/a"),
         ],
     )) else {
         panic!("load_registry should fail");
     };
-    assert_eq!(failures.len(), 2);
+    assert_eq!(failures.len(), 3);
     assert_eq!(failures[0], (1, LoadError::EmptySpecifier));
     assert!(matches!(failures[1], (2, LoadError::NotFound { .. })));
+    assert_eq!(
+        failures[2],
+        (
+            3,
+            LoadError::NameMismatch {
+                specifier: "@acme/a".to_owned(),
+                expected: n("d"),
+                found: n("a")
+            }
+        )
+    );
+    // Without a specifier, the name is what the loader resolves.
+    let by_name = StaticLoader::new().with("a", || PluginDef::builder("a").build());
+    assert!(block_on(load_registry(&by_name, [InstallRecord::new(n("a"), Status::Installed)])).is_ok());
 }
 
 #[test]
