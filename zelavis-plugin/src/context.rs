@@ -215,36 +215,42 @@ pub struct SetupContextBuilder {
 
 impl SetupContextBuilder {
     /// Mount paths (default: `/zelavis`, `/api`, `v1`).
+    #[inline]
     pub fn paths(mut self, paths: ApiPaths) -> Self {
         self.paths = Some(paths);
         self
     }
 
     /// The platform summary (default: empty).
+    #[inline]
     pub fn platform(mut self, platform: Arc<PlatformSummary>) -> Self {
         self.platform = Some(platform);
         self
     }
 
     /// The services collected so far.
+    #[inline]
     pub fn services(mut self, services: Services) -> Self {
         self.services = services;
         self
     }
 
     /// Strict (default) or lenient permission checks.
+    #[inline]
     pub fn permission_mode(mut self, mode: PermissionMode) -> Self {
         self.mode = mode;
         self
     }
 
     /// The accepted children of one extension point, in the order their setups run.
+    #[inline]
     pub fn children(mut self, extension_point: Name, children: Vec<PluginDef>) -> Self {
         self.children.insert(extension_point, children);
         self
     }
 
     /// The context.
+    #[inline]
     pub fn build(self) -> SetupContext {
         SetupContext {
             inner: Arc::new(Inner {
@@ -262,6 +268,7 @@ impl SetupContextBuilder {
 
 impl SetupContext {
     /// A builder for the context of `def`.
+    #[inline]
     pub fn builder(def: &PluginDef) -> SetupContextBuilder {
         SetupContextBuilder {
             def: def.clone(),

@@ -17,7 +17,7 @@ use crate::error::DefinitionError;
 use crate::extension::{ApiType, Extends, ExtensionPoint, ExtensionPointRef, Policy};
 use crate::manifest::PluginManifest;
 use crate::permission::Permission;
-use crate::setup::{AsyncSetup, ChildSetup, Erased, ErasedChildSetup, Setup, SetupError, SyncChildSetup, SyncSetup};
+use crate::setup::{AsyncSetup, ChildSetup, Erased, ErasedChildSetup, Setup, SetupError, SyncChildSetup};
 use crate::validate::{Draft, DraftPoint, compile};
 
 /// A validated plugin definition: its [manifest](PluginManifest) (data) plus its code (setup and page renders).
@@ -51,13 +51,23 @@ pub struct PluginDef {
 struct DefInner {
     manifest: PluginManifest,
     pages: Vec<Page>,
-    setup: Option<Arc<dyn Setup>>,
+    setup: Option<SetupCode>,
     child_setup: Option<Arc<dyn ErasedChildSetup>>,
     teardown: Option<Arc<TeardownFn>>,
     point_types: Vec<(Name, ApiType)>,
 }
 
 type TeardownFn = dyn Fn() -> Result<(), SetupError> + Send + Sync;
+
+type SyncSetupFn = dyn Fn(&SetupContext) -> Result<(), SetupError> + Send + Sync;
+
+/// A top-level setup: a sync closure runs when its future is first polled, with no allocation of its own;
+/// an async one is the boxed future of its [`Setup`] impl.
+#[derive(Clone)]
+enum SetupCode {
+    Sync(Arc<SyncSetupFn>),
+    Async(Arc<dyn Setup>),
+}
 
 impl PluginDef {
     /// Starts a definition of plugin `name`. Nothing is checked until [`PluginBuilder::build`].
@@ -176,7 +186,8 @@ impl PluginDef {
     /// `catch_unwind` (the registry does).
     pub async fn run_setup(&self, cx: &SetupContext) -> Result<(), SetupError> {
         match &self.inner.setup {
-            Some(setup) => setup.setup(cx).await,
+            Some(SetupCode::Sync(setup)) => setup(cx),
+            Some(SetupCode::Async(setup)) => setup.setup(cx).await,
             None => Ok(()),
         }
     }
@@ -335,7 +346,7 @@ pub struct PluginBuilder {
     menu: Option<Menu>,
     dependencies: Vec<(String, Option<String>)>,
     permissions: Vec<Permission>,
-    setup: Option<Arc<dyn Setup>>,
+    setup: Option<SetupCode>,
     teardown: Option<Arc<TeardownFn>>,
 }
 
@@ -399,7 +410,7 @@ impl PluginBuilder {
     where
         F: Fn(&SetupContext) -> Result<(), SetupError> + Send + Sync + 'static,
     {
-        self.setup = Some(Arc::new(SyncSetup(setup)));
+        self.setup = Some(SetupCode::Sync(Arc::new(setup)));
         self
     }
 
@@ -423,13 +434,13 @@ impl PluginBuilder {
         F: Fn(SetupContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), SetupError>> + Send + 'static,
     {
-        self.setup = Some(Arc::new(AsyncSetup(setup)));
+        self.setup = Some(SetupCode::Async(Arc::new(AsyncSetup(setup))));
         self
     }
 
     /// A setup implementing [`Setup`] (async, borrowing the context).
     pub fn setup_with(mut self, setup: impl Setup) -> Self {
-        self.setup = Some(Arc::new(setup));
+        self.setup = Some(SetupCode::Async(Arc::new(setup)));
         self
     }
 

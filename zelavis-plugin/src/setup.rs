@@ -133,18 +133,6 @@ impl From<zelavis_core::name::NameError> for SetupError {
     }
 }
 
-pub(crate) struct SyncSetup<F>(pub(crate) F);
-
-#[async_trait]
-impl<F> Setup for SyncSetup<F>
-where
-    F: Fn(&SetupContext) -> Result<(), SetupError> + Send + Sync + 'static,
-{
-    async fn setup(&self, cx: &SetupContext) -> Result<(), SetupError> {
-        (self.0)(cx)
-    }
-}
-
 pub(crate) struct AsyncSetup<F>(pub(crate) F);
 
 #[async_trait]

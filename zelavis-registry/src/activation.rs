@@ -5,7 +5,6 @@
 //! and its registrations are dropped; activation goes on with the next plugin. Timeouts preempt at await
 //! points only: Rust cannot stop a thread, so a sync setup that blocks forever blocks its caller.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -136,8 +135,8 @@ pub(crate) struct ActivePlugin {
     pub(crate) seq: u64,
     /// The children it was offered, in the order it received them.
     pub(crate) offered: Vec<Offered>,
-    /// The children whose setup succeeded and whose registrations are live.
-    pub(crate) applied: HashSet<Name>,
+    /// The children whose setup succeeded and whose registrations are live (few: a list).
+    pub(crate) applied: Vec<Name>,
     /// What each owner (the plugin, then its children) registered, so exactly that is removed.
     owned: Vec<Owned>,
 }
@@ -185,7 +184,13 @@ impl Activator<'_> {
         let name = def.name().clone();
         let span = tracing::info_span!("setup", plugin = %name);
         let mut owned = Vec::new();
-        let result = tracing::Instrument::instrument(self.set_up(mounted, &def, &offered, &mut owned), span).await;
+        let set_up = self.set_up(mounted, &def, &offered, &mut owned);
+        // Wrapping the future moves it: only when someone listens.
+        let result = if span.is_disabled() {
+            set_up.await
+        } else {
+            tracing::Instrument::instrument(set_up, span).await
+        };
         match result {
             Ok((own, children, applied)) => {
                 if !def.pages().is_empty() {
@@ -222,22 +227,33 @@ impl Activator<'_> {
         }
     }
 
-    /// Runs the teardown hook of `active` and removes exactly what it and its children registered.
+    /// Runs the teardown hooks of `active`'s applied children (last applied first), then its own, and removes
+    /// exactly what they registered.
     pub(crate) fn deactivate(&self, mounted: &mut Mounted, active: &ActivePlugin) {
-        let name = active.def.name();
+        for child in active.offered.iter().rev() {
+            if active.applied.contains(child.def.name()) {
+                self.tear_down(&child.def);
+            }
+        }
+        self.tear_down(&active.def);
+        for owned in &active.owned {
+            self.withdraw(mounted, owned);
+        }
+        mounted.pages.remove(active.def.name());
+    }
+
+    /// Runs one plugin's teardown hook in isolation: a failure or panic is recorded in its health.
+    fn tear_down(&self, def: &PluginDef) {
+        let name = def.name();
         let span = tracing::info_span!("teardown", plugin = %name);
         let _entered = span.enter();
-        match catch_unwind(AssertUnwindSafe(|| active.def.run_teardown())) {
+        match catch_unwind(AssertUnwindSafe(|| def.run_teardown())) {
             Ok(Ok(())) => {}
             Ok(Err(error)) => self.health.runtime_failure(name, format!("teardown failed: {error}")),
             Err(payload) => self
                 .health
                 .runtime_failure(name, format!("teardown panicked: {}", panic_message(payload.as_ref()))),
         }
-        for owned in &active.owned {
-            self.withdraw(mounted, owned);
-        }
-        mounted.pages.remove(name);
     }
 
     fn withdraw(&self, mounted: &mut Mounted, owned: &Owned) {
@@ -260,19 +276,24 @@ impl Activator<'_> {
         def: &PluginDef,
         offered: &[Offered],
         owned: &mut Vec<Owned>,
-    ) -> Result<(PluginReport, Vec<PluginReport>, HashSet<Name>), FailReason> {
+    ) -> Result<(PluginReport, Vec<PluginReport>, Vec<Name>), FailReason> {
         let name = def.name().clone();
         let mut finished = self.run_setup(def, offered, mounted).await?;
         let mut own = PluginReport::new(name.clone(), Outcome::Activated);
         let registrations = std::mem::take(&mut finished.registrations);
-        own.migrations = self.migrate(&name, &registrations).await?;
-        owned.push(
+        if !registrations.migrations.is_empty() {
+            own.migrations = self.migrate(&name, &registrations).await?;
+        }
+        owned.extend(
             commit(mounted, self, &name, registrations, &mut own)
                 .map_err(|message| FailReason::Registration { message })?,
         );
         let mut children = Vec::with_capacity(offered.len());
-        let mut applied = HashSet::new();
-        let ran: HashSet<Name> = finished.children.iter().map(|r| r.child.clone()).collect();
+        let mut applied = Vec::new();
+        let not_run: Vec<&Offered> = offered
+            .iter()
+            .filter(|o| !finished.children.iter().any(|run| run.child == *o.def.name()))
+            .collect();
         for run in finished.children {
             let mut line = PluginReport::new(run.child.clone(), Outcome::Activated)
                 .child_of(Some((name.clone(), run.extension_point.clone())));
@@ -291,8 +312,8 @@ impl Activator<'_> {
             };
             match outcome {
                 Ok(committed) => {
-                    owned.push(committed);
-                    applied.insert(run.child.clone());
+                    owned.extend(committed);
+                    applied.push(run.child.clone());
                 }
                 Err(reason) => {
                     self.health.setup_failure(&run.child, reason.to_string());
@@ -301,7 +322,7 @@ impl Activator<'_> {
             }
             children.push(line);
         }
-        for child in offered.iter().filter(|c| !ran.contains(c.def.name())) {
+        for child in not_run {
             children.push(
                 PluginReport::skipped(
                     child.def.name().clone(),
@@ -396,14 +417,18 @@ impl Activator<'_> {
     }
 }
 
-/// Installs one owner's registrations, all or nothing, and says in `line` what it installed.
+/// Installs one owner's registrations, all or nothing, and says in `line` what it installed; `None` when there
+/// was nothing to install.
 fn commit(
     mounted: &mut Mounted,
     activator: &Activator<'_>,
     owner: &Name,
     registrations: Registrations,
     line: &mut PluginReport,
-) -> Result<Owned, String> {
+) -> Result<Option<Owned>, String> {
+    if registrations.services.is_empty() && registrations.routes.is_empty() && registrations.subscriptions.is_empty() {
+        return Ok(None);
+    }
     let owner_label = |o: Option<&Name>| o.map_or_else(|| "core".to_owned(), |o| format!("plugin {:?}", o.as_str()));
     for service in &registrations.services {
         if let Some(existing) = mounted.services.get(service.name().as_str()) {
@@ -477,5 +502,5 @@ fn commit(
         committed.routes.push(key.clone());
         mounted.routes.insert(key, route);
     }
-    Ok(committed)
+    Ok(Some(committed))
 }

@@ -97,7 +97,7 @@ impl Follower {
         let revision = stored.revision;
         let report = runtime.adopt(stored).await;
         if let Some(report) = &report {
-            tracing::debug!(scope = %runtime.inner.scope, %revision, changes = report.plugins.len(), "followed store");
+            tracing::debug!(scope = %runtime.inner.scope, %revision, changes = report.len(), "followed store");
         }
         Ok(report)
     }

@@ -1,11 +1,10 @@
 //! The registry's graph, indexed both ways: who depends on a plugin, and which children extend it. It lets the
 //! runtime find what a change concerns without scanning every plugin.
 
-use std::collections::HashMap;
-
 use zelavis_core::name::Name;
 use zelavis_plugin::PluginDef;
 
+use crate::hash::HashMap;
 use crate::registry::PluginRegistry;
 
 #[derive(Debug, Default, Clone)]

@@ -26,6 +26,7 @@ pub mod catalog;
 pub mod controller;
 pub mod follow;
 mod graph;
+mod hash;
 pub mod health;
 mod json;
 pub mod ledger;

@@ -13,7 +13,6 @@
 
 use std::fmt;
 
-use indexmap::IndexMap;
 use schemars::JsonSchema;
 use semver::Version;
 use serde::{Deserialize, Serialize};
@@ -21,6 +20,7 @@ use thiserror::Error;
 use zelavis_core::name::{Name, NameError};
 use zelavis_plugin::PluginDef;
 
+use crate::hash::IndexMap;
 use crate::record::InstallRecord;
 use crate::source::Source;
 
@@ -220,9 +220,9 @@ impl PluginRegistry {
         self.entries.get(name)
     }
 
-    /// The position and entry of the plugin named `name`.
-    pub(crate) fn get_full(&self, name: &str) -> Option<(usize, &RegistryEntry)> {
-        self.entries.get_full(name).map(|(index, _, entry)| (index, entry))
+    /// The entry at `position` in registry order.
+    pub(crate) fn entry_at(&self, position: usize) -> Option<&RegistryEntry> {
+        self.entries.get_index(position).map(|(_, entry)| entry)
     }
 
     /// Whether a plugin is named `name`.

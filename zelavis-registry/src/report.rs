@@ -1,9 +1,12 @@
 //! [`ActivationReport`]: one value that lists every plugin's outcome: activated, failed or skipped, and why.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use zelavis_core::name::Name;
+
+use crate::hash::{HashMap, HashSet};
 
 /// What happened to one plugin: the final outcome of one activation or one runtime change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,36 +210,90 @@ impl PluginReport {
 
 /// Every plugin's outcome from one activation (or one runtime change): one final line per plugin the change
 /// touched, in the order their outcomes were decided.
+///
+/// Cloning is O(1): the lines are shared, so a runtime keeps its last report and hands it out without copying
+/// the start-up report of thousands of plugins.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ReportData", into = "ReportData")]
 pub struct ActivationReport {
-    /// One line per plugin.
-    pub plugins: Vec<PluginReport>,
+    plugins: Arc<[PluginReport]>,
+}
+
+/// The report as JSON: `{ "plugins": [ ... ] }`.
+#[derive(Serialize, Deserialize)]
+struct ReportData {
+    plugins: Vec<PluginReport>,
+}
+
+impl From<ReportData> for ActivationReport {
+    fn from(data: ReportData) -> Self {
+        Self::new(data.plugins)
+    }
+}
+
+impl From<ActivationReport> for ReportData {
+    fn from(report: ActivationReport) -> Self {
+        ReportData {
+            plugins: report.plugins.to_vec(),
+        }
+    }
+}
+
+impl FromIterator<PluginReport> for ActivationReport {
+    fn from_iter<I: IntoIterator<Item = PluginReport>>(lines: I) -> Self {
+        Self::new(lines.into_iter().collect())
+    }
 }
 
 /// Collects a report's lines while a change runs: a later line of a plugin replaces its earlier one, so the
 /// report ends with one final line per plugin, in the order those final lines were decided.
 #[derive(Debug, Default)]
-pub(crate) struct Lines(indexmap::IndexMap<Name, PluginReport>);
+pub(crate) struct Lines {
+    lines: Vec<PluginReport>,
+    /// Where each plugin's line is in `lines`.
+    index: HashMap<Name, usize>,
+}
 
 impl Lines {
-    /// Records `line` as the plugin's final outcome so far.
+    /// Room for `lines` lines without growing.
+    pub(crate) fn with_capacity(lines: usize) -> Self {
+        Self {
+            lines: Vec::with_capacity(lines),
+            index: crate::hash::map_with_capacity(lines),
+        }
+    }
+
+    /// Records `line` as the plugin's final outcome so far: it goes last, replacing the plugin's earlier line.
     pub(crate) fn push(&mut self, line: PluginReport) {
-        self.0.shift_remove(&line.name);
-        self.0.insert(line.name.clone(), line);
+        let at = self.lines.len();
+        match self.index.insert(line.name.clone(), at) {
+            None => self.lines.push(line),
+            Some(earlier) => {
+                // Rare (a plugin reported twice in one change): close the gap, then append.
+                self.lines.remove(earlier);
+                for position in self.index.values_mut() {
+                    if *position > earlier {
+                        *position -= 1;
+                    }
+                }
+                if let Some(position) = self.index.get_mut(&line.name) {
+                    *position = self.lines.len();
+                }
+                self.lines.push(line);
+            }
+        }
     }
 
     /// Records `line` unless the plugin already has one.
     pub(crate) fn push_if_absent(&mut self, line: PluginReport) {
-        if !self.0.contains_key(&line.name) {
-            self.0.insert(line.name.clone(), line);
+        if !self.index.contains_key(&line.name) {
+            self.push(line);
         }
     }
 
     /// The report.
     pub(crate) fn into_report(self) -> ActivationReport {
-        ActivationReport {
-            plugins: self.0.into_values().collect(),
-        }
+        ActivationReport::new(self.lines)
     }
 }
 
@@ -249,6 +306,28 @@ impl Extend<PluginReport> for Lines {
 }
 
 impl ActivationReport {
+    /// A report of `lines`, in order.
+    pub fn new(lines: Vec<PluginReport>) -> Self {
+        Self {
+            plugins: Arc::from(lines),
+        }
+    }
+
+    /// One line per plugin, in the order their outcomes were decided.
+    pub fn plugins(&self) -> &[PluginReport] {
+        &self.plugins
+    }
+
+    /// How many plugins the report speaks of.
+    pub fn len(&self) -> usize {
+        self.plugins.len()
+    }
+
+    /// Whether the report speaks of no plugin.
+    pub fn is_empty(&self) -> bool {
+        self.plugins.is_empty()
+    }
+
     /// The line of `name`, if it is in the report.
     pub fn get(&self, name: &str) -> Option<&PluginReport> {
         self.plugins.iter().find(|p| p.name == name)
@@ -362,14 +441,14 @@ impl fmt::Display for ActivationReport {
             None => p.name.to_string(),
         };
         let width = self.plugins.iter().map(|p| label(p).len()).max().unwrap_or(6).max(6);
-        let tops: std::collections::HashSet<&Name> = self
+        let tops: HashSet<&Name> = self
             .plugins
             .iter()
             .filter(|p| p.parent.is_none())
             .map(|p| &p.name)
             .collect();
         writeln!(f, "{:<width$}  {:<9}  details", "plugin", "outcome")?;
-        for p in &self.plugins {
+        for p in self.plugins.iter() {
             match &p.parent {
                 Some((parent, _)) if tops.contains(parent) => {}
                 Some(_) => row(f, p, &label(p), width)?,

@@ -14,12 +14,12 @@
 //! Absent `specifier`, `source`, `order` and `pin` are omitted when writing and mean *none* when read;
 //! `order: 0` is a real order and is kept.
 
-use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use zelavis_core::name::{Name, NameError};
 
+use crate::hash::IndexMap;
 use crate::json;
 use crate::record::{InstallRecord, RawRecord};
 use crate::registry::PluginRegistry;
@@ -220,7 +220,8 @@ impl PluginRegistry {
     /// Applies `records` in place (see [`apply_state`](Self::apply_state)); returns the unknown and the missing
     /// names.
     pub(crate) fn apply_records(&mut self, records: &[InstallRecord]) -> (Vec<Name>, Vec<Name>) {
-        let mut last: IndexMap<&Name, &InstallRecord> = IndexMap::with_capacity(records.len());
+        let mut last: IndexMap<&Name, &InstallRecord> =
+            crate::hash::index_map_with_capacity(records.len());
         for record in records {
             last.insert(&record.name, record);
         }

@@ -700,18 +700,14 @@ fn report_round_trips_through_serde() {
 fn report_display_names_every_plugin_and_outcome() {
     let report = mixed_report();
     let text = report.to_string();
-    for line in &report.plugins {
+    for line in report.plugins() {
         assert!(text.contains(line.name.as_str()), "{} missing from\n{text}", line.name);
     }
     for word in ["activated", "failed", "skipped", "a -> b -> a", "setup panicked: oops"] {
         assert!(text.contains(word), "{word:?} missing from\n{text}");
     }
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(
-        lines.len(),
-        report.plugins.len() + 1,
-        "a header and one line per plugin"
-    );
+    assert_eq!(lines.len(), report.len() + 1, "a header and one line per plugin");
 }
 
 fn loader() -> StaticLoader {

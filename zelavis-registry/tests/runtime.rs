@@ -277,7 +277,7 @@ fn install_activates_only_the_new_plugin() {
     let (runtime, _) = start([RegistryEntry::installed(counted(&setups, "old").build().unwrap())]);
     let change = block_on(runtime.install(RegistryEntry::installed(counted(&setups, "new").build().unwrap()))).unwrap();
     assert_eq!(change.outcome("new"), Some(&Outcome::Activated), "{change}");
-    assert_eq!(change.plugins.len(), 1);
+    assert_eq!(change.len(), 1);
     assert_eq!((setups.of("old"), setups.of("new")), (1, 1));
     assert_eq!(active(&runtime), ["old", "new"]);
 
@@ -288,7 +288,7 @@ fn install_activates_only_the_new_plugin() {
         Some(&Outcome::Unchanged { active: false }),
         "{available}"
     );
-    assert_eq!(available.plugins.len(), 1);
+    assert_eq!(available.len(), 1);
     assert_eq!(setups.of("later"), 0);
 }
 
@@ -301,7 +301,14 @@ fn update_recomposes_the_plugin_and_its_dependents_only() {
         RegistryEntry::installed(counted(&setups, "other").build().unwrap()),
     ]);
     let change = block_on(runtime.update(counted(&setups, "base").version("1.1.0").build().unwrap())).unwrap();
-    let last = |name: &str| change.plugins.iter().rev().find(|p| p.name == name).map(|p| &p.outcome);
+    let last = |name: &str| {
+        change
+            .plugins()
+            .iter()
+            .rev()
+            .find(|p| p.name == name)
+            .map(|p| &p.outcome)
+    };
     assert_eq!(last("base"), Some(&Outcome::Activated), "{change}");
     assert_eq!(last("app"), Some(&Outcome::Activated), "{change}");
     assert_eq!((setups.of("base"), setups.of("app"), setups.of("other")), (2, 2, 1));

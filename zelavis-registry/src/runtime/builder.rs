@@ -1,6 +1,5 @@
 //! [`RuntimeBuilder`]: what a runtime is made of — registry, options, bus, timer, store — and its start-up.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -10,6 +9,7 @@ use zelavis_core::bus::Bus;
 use super::{Inner, Live, Persistence, Runtime, RuntimeError};
 use crate::activation::ActivationOptions;
 use crate::graph::Graph;
+use crate::hash::{HashMap, HashSet, IndexMap};
 use crate::health::HealthBook;
 use crate::ledger::{MemoryLedger, MigrationLedger};
 use crate::mount::Mounted;
@@ -152,11 +152,11 @@ impl RuntimeBuilder {
         let mut live = Live {
             graph: Graph::of(&self.registry),
             registry: self.registry,
-            foreign: indexmap::IndexMap::new(),
-            unrecorded: HashSet::new(),
+            foreign: IndexMap::default(),
+            unrecorded: HashSet::default(),
             revision: Revision::NONE,
             mounted: Mounted::default(),
-            active: HashMap::new(),
+            active: HashMap::default(),
             next_seq: 0,
             last_report: ActivationReport::default(),
         };

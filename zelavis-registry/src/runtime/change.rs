@@ -1,13 +1,12 @@
 //! One change, start to end: check the request against the live state, write its record edits to the store,
 //! take the stored state (another host's changes included), plan what it touches and carry the plan out.
 
-use std::collections::{HashMap, HashSet};
-
 use zelavis_core::name::Name;
 use zelavis_plugin::PluginDef;
 
 use super::{Live, Runtime, RuntimeError, edits_towards};
 use crate::activation::{Activator, ActivePlugin, Offered};
+use crate::hash::{HashMap, HashSet, IndexMap};
 use crate::plan::{Touched, plan, withheld};
 use crate::record::{Edit, InstallRecord};
 use crate::registry::{RegistryEntry, RegistryError, Status};
@@ -143,10 +142,11 @@ impl Runtime {
             options: &self.inner.options,
             timer: self.inner.timer.as_deref(),
         };
-        let mut lines = Lines::default();
+        let mut lines = Lines::with_capacity(plan.lines.len() + plan.stop.len() + plan.start.len() * 2);
         lines.extend(plan.lines);
+        live.active.reserve(plan.start.len());
         // Plugins torn down to be set up again, kept until their new setup is known.
-        let mut restarting: HashMap<Name, ActivePlugin> = HashMap::new();
+        let mut restarting: HashMap<Name, ActivePlugin> = HashMap::default();
         for (name, line) in plan.stop {
             let Some(active) = live.active.remove(&name) else {
                 continue;
@@ -246,7 +246,7 @@ impl Runtime {
 /// Takes down the plugins the plan kept whose dependency did not come back, dependents first.
 fn take_down_orphans(live: &mut Live, activator: &Activator<'_>, kept: &[Name], lines: &mut Lines) {
     let mut orphans: Vec<(Name, Name)> = Vec::new();
-    let mut gone: HashSet<&Name> = HashSet::new();
+    let mut gone: HashSet<&Name> = HashSet::default();
     for name in kept {
         let Some(active) = live.active.get(name) else {
             continue;
@@ -292,7 +292,7 @@ fn prepare(live: &Live, request: Request) -> Result<Prepared, RuntimeError> {
     let mut prepared = Prepared::default();
     match request {
         Request::Install(entries) => {
-            let mut seen: HashMap<&Name, usize> = HashMap::new();
+            let mut seen: HashMap<&Name, usize> = HashMap::default();
             for (i, entry) in entries.iter().enumerate() {
                 let first = live
                     .registry
@@ -413,7 +413,8 @@ fn apply_locally(live: &mut Live, edit: &Edit) {
 /// Makes the live records exactly `records` (the last record of a name wins; a plugin of this host without one
 /// counts as available); returns the plugins of this host whose record changed.
 pub(crate) fn adopt_records(live: &mut Live, records: &[InstallRecord]) -> Vec<Name> {
-    let mut last: indexmap::IndexMap<&Name, &InstallRecord> = indexmap::IndexMap::with_capacity(records.len());
+    let mut last: IndexMap<&Name, &InstallRecord> =
+        crate::hash::index_map_with_capacity(records.len());
     for record in records {
         last.insert(&record.name, record);
     }
@@ -446,7 +447,7 @@ pub(crate) fn adopt_records(live: &mut Live, records: &[InstallRecord]) -> Vec<N
 
 /// Active plugins that depend on `name`, directly or transitively, in activation order.
 fn active_dependents(live: &Live, name: &Name) -> Vec<Name> {
-    let mut seen: HashSet<Name> = HashSet::new();
+    let mut seen: HashSet<Name> = HashSet::default();
     let mut stack = vec![name.clone()];
     while let Some(next) = stack.pop() {
         for dependent in live.graph.dependents(&next) {

@@ -12,7 +12,6 @@
 mod builder;
 mod change;
 
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -31,6 +30,7 @@ pub use builder::RuntimeBuilder;
 
 use crate::activation::{ActivationOptions, ActivePlugin};
 use crate::graph::Graph;
+use crate::hash::{HashMap, HashSet, IndexMap};
 use crate::health::{HealthBook, HealthSnapshot};
 use crate::ledger::MigrationLedger;
 use crate::mount::{Mounted, MountedRoute, View};
@@ -125,7 +125,7 @@ pub(crate) struct Live {
     pub(crate) registry: PluginRegistry,
     pub(crate) graph: Graph,
     /// Records of the state that name no plugin of this host, by name, in state order.
-    pub(crate) foreign: indexmap::IndexMap<Name, InstallRecord>,
+    pub(crate) foreign: IndexMap<Name, InstallRecord>,
     /// Plugins of this host without a record in the state (another host removed it): they count as available.
     pub(crate) unrecorded: HashSet<Name>,
     /// The revision of the stored state this live state reflects.
@@ -279,7 +279,7 @@ impl Runtime {
             .and_then(|e| e.plugin.extends().map(|x| x.plugin.clone()));
         parent
             .and_then(|p| live.active.get(&p))
-            .is_some_and(|a| a.applied.contains(name))
+            .is_some_and(|a| a.applied.iter().any(|c| c == name))
     }
 
     /// Calls the route serving exactly `method` and `path`; a failure is recorded in its owner's health.
@@ -399,7 +399,7 @@ impl Runtime {
     pub async fn apply_state(&self, state: &RegistryState) -> Result<StateApplied, RuntimeError> {
         let unknown = {
             let live = self.inner.live.lock().await;
-            let mut seen = HashSet::new();
+            let mut seen = HashSet::default();
             state
                 .records
                 .iter()
@@ -440,7 +440,7 @@ fn unknown_name() -> Name {
 
 /// The edits that make `records` the state of a runtime whose current state is `current`.
 pub(crate) fn edits_towards(current: &RegistryState, records: &[InstallRecord]) -> Vec<Edit> {
-    let mut wanted: indexmap::IndexMap<&Name, &InstallRecord> = indexmap::IndexMap::new();
+    let mut wanted: IndexMap<&Name, &InstallRecord> = IndexMap::default();
     for record in records {
         wanted.insert(&record.name, record);
     }
