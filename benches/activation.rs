@@ -264,7 +264,7 @@ fn start(c: &mut Criterion) {
             assert_eq!(counter.load(Ordering::Relaxed), n);
             if n <= 10_000 {
                 counter.store(0, Ordering::Relaxed);
-                bevy_start(bevy_plugins(n, &counter));
+                drop(bevy_start(bevy_plugins(n, &counter)));
                 assert_eq!(counter.load(Ordering::Relaxed), n);
             }
         }
