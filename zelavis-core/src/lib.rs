@@ -6,7 +6,8 @@
 //! - [`address`], [`paths`]: where pages and APIs are mounted;
 //! - [`service`]: services, the internal runtime unit, and the reserved core service names;
 //! - [`platform`]: the platform summary every plugin sees at setup;
-//! - [`bus`]: the event bus, hooks and filters owned by plugins.
+//! - [`bus`]: the event bus, hooks and filters owned by plugins;
+//! - [`quote`]: bounded quoting of outside text in error messages.
 //!
 //! Most users import [`prelude`] (or the `zelavis` facade's prelude).
 
@@ -18,6 +19,7 @@ pub mod name;
 pub mod page;
 pub mod paths;
 pub mod platform;
+pub mod quote;
 pub mod service;
 pub mod surface;
 
