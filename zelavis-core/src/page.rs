@@ -2,7 +2,6 @@
 //! normalisation of what a render returns into a full HTML document.
 
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use schemars::JsonSchema;
@@ -10,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::name::Name;
+use crate::panic::catch;
 
 /// Longest accepted page id, in bytes.
 pub const MAX_PAGE_ID_LEN: usize = 64;
@@ -289,17 +289,17 @@ impl Page {
     /// An error or a panic inside the render function is returned as a [`PageError`]; it never unwinds into
     /// the caller.
     pub fn render_document(&self, cx: &RenderContext) -> Result<String, PageError> {
-        match catch_unwind(AssertUnwindSafe(|| (self.render)(cx))) {
+        match catch(|| (self.render)(cx)) {
             Ok(Ok(output)) => Ok(html_document(&self.title, output.as_html())),
             Ok(Err(source)) => Err(PageError::Render {
                 plugin: cx.plugin.clone(),
                 page: cx.page.as_str().to_owned(),
                 source,
             }),
-            Err(payload) => Err(PageError::Panicked {
+            Err(caught) => Err(PageError::Panicked {
                 plugin: cx.plugin.clone(),
                 page: cx.page.as_str().to_owned(),
-                message: panic_message(payload.as_ref()),
+                message: caught.into_message(),
             }),
         }
     }
@@ -394,16 +394,10 @@ pub enum PageError {
     },
 }
 
-/// Extracts a readable message from a panic payload.
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_owned()
-    }
-}
+/// Extracts a readable message from a panic payload; kept here for existing callers, the rule lives in
+/// [`crate::panic`]. Prefer [`Caught::from_payload`](crate::panic::Caught::from_payload), which also disposes
+/// of the payload without running its `Drop`.
+pub use crate::panic::message as panic_message;
 
 /// Normalises rendered HTML into a full document.
 ///
@@ -517,6 +511,22 @@ mod tests {
         let err = panicking.render_document(&cx()).unwrap_err();
         assert!(
             matches!(&err, PageError::Panicked { message, .. } if message == "boom"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_payload_whose_drop_panics_stays_inside_the_render() {
+        struct Bomb;
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                panic!("the payload's drop panicked");
+            }
+        }
+        let page = Page::new("orders", "Orders", |_| -> String { std::panic::panic_any(Bomb) });
+        let err = page.render_document(&cx()).unwrap_err();
+        assert!(
+            matches!(&err, PageError::Panicked { message, .. } if message == crate::panic::NON_STRING_PAYLOAD),
             "{err}"
         );
     }

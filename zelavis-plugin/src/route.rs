@@ -3,15 +3,13 @@
 
 use std::fmt;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::FutureExt;
 use http::{Method, Request, Response};
 use thiserror::Error;
 use zelavis_core::menu::check_path;
-use zelavis_core::page::panic_message;
+use zelavis_core::panic::catch_async;
 
 /// The request type routes receive.
 pub type RouteRequest = Request<Vec<u8>>;
@@ -128,15 +126,15 @@ impl Route {
 
     /// Calls the handler; an error or a panic becomes a [`RouteError`], never an unwind.
     pub async fn call(&self, request: RouteRequest) -> Result<RouteResponse, RouteError> {
-        match AssertUnwindSafe(self.handler.call(request)).catch_unwind().await {
+        match catch_async(self.handler.call(request)).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(message)) => Err(RouteError::Failed {
                 route: self.to_string(),
                 message,
             }),
-            Err(payload) => Err(RouteError::Panicked {
+            Err(caught) => Err(RouteError::Panicked {
                 route: self.to_string(),
-                message: panic_message(payload.as_ref()),
+                message: caught.into_message(),
             }),
         }
     }
@@ -172,6 +170,33 @@ mod tests {
         assert!(
             matches!(block_on(panicking.call(Request::new(vec![]))), Err(RouteError::Panicked { message, .. }) if message == "boom")
         );
+    }
+
+    #[test]
+    fn a_payload_whose_drop_panics_stays_inside_the_call() {
+        struct Bomb;
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                panic!("the payload's drop panicked");
+            }
+        }
+        let eager = Route::new(
+            Method::GET,
+            "/a",
+            |_| -> futures::future::Ready<Result<RouteResponse, String>> { std::panic::panic_any(Bomb) },
+        )
+        .unwrap();
+        let polled = Route::new(Method::GET, "/b", |_| async {
+            futures::future::ready(()).await;
+            std::panic::panic_any::<Bomb>(Bomb)
+        })
+        .unwrap();
+        for route in [eager, polled] {
+            assert!(matches!(
+                block_on(route.call(Request::new(vec![]))),
+                Err(RouteError::Panicked { message, .. }) if message == zelavis_core::panic::NON_STRING_PAYLOAD
+            ));
+        }
     }
 
     #[test]
