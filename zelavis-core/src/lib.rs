@@ -32,7 +32,7 @@ pub mod prelude {
         Bus, BusError, EmitSummary, FilterRef, Filtered, HandlerError, HandlerFailure, HookRef, Subscription,
     };
     pub use crate::contract::{ContractError, ContractVersion, HOST_CONTRACT, ZELAVIS_PLUGIN_V1};
-    pub use crate::menu::{Menu, MenuProblem};
+    pub use crate::menu::{MAX_MENU_DEPTH, Menu, MenuProblem};
     pub use crate::name::{Name, NameError};
     pub use crate::page::{Html, Page, PageEntry, PageError, PageId, RenderContext, RenderError, RenderOutput};
     pub use crate::paths::ApiPaths;

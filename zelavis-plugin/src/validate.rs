@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use semver::{Version, VersionReq};
 use zelavis_core::address::PageAddress;
 use zelavis_core::contract::ContractVersion;
-use zelavis_core::menu::{Menu, MenuOwner, validate_menu};
+use zelavis_core::menu::{MAX_MENU_DEPTH, Menu, MenuOwner, validate_menu};
 use zelavis_core::name::Name;
 use zelavis_core::page::{MenuPage, PageEntry, PageId};
 
@@ -294,20 +294,27 @@ fn check_urls<P: MenuPage>(p: &mut Problems, plugin: &Name, menu: &Menu<P>, at: 
     if menu.pages().all(|page| page.url().is_none()) {
         return;
     }
-    if let Some(page) = &menu.page
-        && let (Some(found), Some(expected)) = (page.url(), address(plugin, page.id()))
-        && found != expected
-    {
-        p.push(
-            format!("{at}.page.url"),
-            ProblemKind::PageUrlMismatch {
-                found: found.to_owned(),
-                expected,
-            },
-        );
-    }
-    for (i, item) in menu.items.iter().enumerate() {
-        check_urls(p, plugin, item, &format!("{at}.items[{i}]"));
+    // Depth first, in menu order, without recursion; each entry carries its location and depth. Entries
+    // past the depth limit were refused already (`MenuProblem::TooDeep`) and are not walked.
+    let mut stack = vec![(menu, at.to_owned(), 1)];
+    while let Some((node, here, depth)) = stack.pop() {
+        if let Some(page) = &node.page
+            && let (Some(found), Some(expected)) = (page.url(), address(plugin, page.id()))
+            && found != expected
+        {
+            p.push(
+                format!("{here}.page.url"),
+                ProblemKind::PageUrlMismatch {
+                    found: found.to_owned(),
+                    expected,
+                },
+            );
+        }
+        if depth < MAX_MENU_DEPTH {
+            for (i, item) in node.items.iter().enumerate().rev() {
+                stack.push((item, format!("{here}.items[{i}]"), depth + 1));
+            }
+        }
     }
 }
 
