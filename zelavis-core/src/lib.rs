@@ -3,6 +3,7 @@
 //! - [`name`]: the one validated [`Name`](name::Name) for plugins, services and extension points;
 //! - [`contract`]: plugin contract versions and the host-side check;
 //! - [`surface`], [`menu`], [`page`]: navigation data and pages normalised to full HTML documents;
+//! - [`path`]: the one grammar of menu, route and mount paths;
 //! - [`address`], [`paths`]: where pages and APIs are mounted;
 //! - [`service`]: services, the internal runtime unit, and the reserved core service names;
 //! - [`platform`]: the platform summary every plugin sees at setup;
@@ -19,6 +20,7 @@ pub mod menu;
 pub mod name;
 pub mod page;
 pub mod panic;
+pub mod path;
 pub mod paths;
 pub mod platform;
 pub mod quote;

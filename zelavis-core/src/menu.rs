@@ -23,6 +23,8 @@ use serde::{Deserialize, Serialize, Serializer};
 use thiserror::Error;
 
 use crate::page::{MenuPage, Page, PageIdError, validate_page_id};
+use crate::path::PathError;
+use crate::quote::quote;
 use crate::surface::Surface;
 
 /// How many levels a menu may be nested, its top entry included (see [depth](self#depth)).
@@ -355,28 +357,11 @@ pub enum MenuProblem {
     /// The title is empty or blank.
     #[error("menu title is empty")]
     EmptyTitle,
-    /// A path that does not start with `/`.
-    #[error("path {path:?} does not start with '/'")]
-    PathNotAbsolute {
-        /// The offending path.
-        path: String,
-    },
-    /// A path with a `..` segment.
-    #[error("path {path:?} contains '..'")]
-    PathTraversal {
-        /// The offending path.
-        path: String,
-    },
-    /// A path with whitespace, `?`, `#` or `\`.
-    #[error("path {path:?} has invalid character {ch:?}")]
-    PathInvalidChar {
-        /// The offending path.
-        path: String,
-        /// The character.
-        ch: char,
-    },
+    /// A path that breaks the [path grammar](crate::path).
+    #[error(transparent)]
+    Path(#[from] PathError),
     /// Two entries share a path.
-    #[error("duplicate menu path {path:?} (first at {first})")]
+    #[error("duplicate menu path {} (first at {first})", quote(path))]
     DuplicatePath {
         /// The repeated path.
         path: String,
@@ -384,7 +369,7 @@ pub enum MenuProblem {
         first: String,
     },
     /// Two pages share an id.
-    #[error("duplicate page id {id:?} (first at {first})")]
+    #[error("duplicate page id {} (first at {first})", quote(id))]
     DuplicatePageId {
         /// The repeated id.
         id: String,
@@ -430,11 +415,12 @@ pub enum MenuProblem {
 /// ```
 /// use zelavis_core::menu::{Menu, MenuOwner, MenuProblem, validate_menu};
 /// use zelavis_core::page::PageEntry;
+/// use zelavis_core::path::PathError;
 ///
 /// let menu: Menu<PageEntry> = Menu::new("Shop").path("shop").item(Menu::new("Again").path("/x")).item(Menu::new("X").path("/x"));
 /// let problems = validate_menu(&menu, "menu", MenuOwner::Plugin);
 /// assert_eq!(problems[0].0, "menu.path");
-/// assert!(matches!(problems[0].1, MenuProblem::PathNotAbsolute { .. }));
+/// assert!(matches!(problems[0].1, MenuProblem::Path(PathError::NotAbsolute { .. })));
 /// assert_eq!(problems[1].0, "menu.items[1].path");
 /// ```
 pub fn validate_menu<P: MenuPage>(menu: &Menu<P>, at: &str, owner: MenuOwner) -> Vec<(String, MenuProblem)> {
@@ -565,24 +551,9 @@ impl<'m> Walk<'m> {
     }
 }
 
-/// Checks one menu path: starts with `/`, no `..` segment, no whitespace, `?`, `#` or `\`.
+/// Checks one menu path against the [path grammar](crate::path) (no route parameters).
 pub fn check_path(path: &str) -> Result<(), MenuProblem> {
-    if !path.starts_with('/') {
-        return Err(MenuProblem::PathNotAbsolute { path: path.to_owned() });
-    }
-    if path.split('/').any(|segment| segment == "..") {
-        return Err(MenuProblem::PathTraversal { path: path.to_owned() });
-    }
-    if let Some(ch) = path
-        .chars()
-        .find(|c| c.is_whitespace() || matches!(c, '?' | '#' | '\\'))
-    {
-        return Err(MenuProblem::PathInvalidChar {
-            path: path.to_owned(),
-            ch,
-        });
-    }
-    Ok(())
+    Ok(crate::path::check(path)?)
 }
 
 #[cfg(test)]
