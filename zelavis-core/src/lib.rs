@@ -8,7 +8,7 @@
 //! - [`service`]: services, the internal runtime unit, and the reserved core service names;
 //! - [`platform`]: the platform summary every plugin sees at setup;
 //! - [`bus`]: the event bus, hooks and filters owned by plugins;
-//! - [`panic`]: panic isolation, used at every boundary that runs plugin code;
+//! - [`panic`](mod@panic): panic isolation, used at every boundary that runs plugin code;
 //! - [`quote`]: bounded quoting of outside text in error messages.
 //!
 //! Most users import [`prelude`] (or the `zelavis` facade's prelude).
