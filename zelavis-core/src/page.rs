@@ -10,6 +10,7 @@ use thiserror::Error;
 
 use crate::name::Name;
 use crate::panic::catch;
+use crate::quote::{Quoted, quote};
 
 /// Longest accepted page id, in bytes.
 pub const MAX_PAGE_ID_LEN: usize = 64;
@@ -29,10 +30,10 @@ pub enum PageIdError {
     #[error("page id is empty")]
     Empty,
     /// The id is too long.
-    #[error("page id {id:?} is {len} bytes long; at most {max} are allowed")]
+    #[error("page id {id} is {len} bytes long; at most {max} are allowed")]
     TooLong {
-        /// The offending id.
-        id: String,
+        /// A bounded copy of the offending id.
+        id: Quoted,
         /// Its length.
         len: usize,
         /// The limit.
@@ -40,7 +41,8 @@ pub enum PageIdError {
     },
     /// A character outside `a-z`, `0-9`, `-`, `_`, or a first character that is not a letter or digit.
     #[error(
-        "page id {id:?} has invalid character {ch:?} at byte {index}; use a-z, 0-9, '-', '_' and start with a letter or digit"
+        "page id {} has invalid character {ch:?} at byte {index}; use a-z, 0-9, '-', '_' and start with a letter or digit",
+        quote(id)
     )]
     InvalidChar {
         /// The offending id.
@@ -72,7 +74,7 @@ pub fn validate_page_id(text: &str) -> Result<(), PageIdError> {
     }
     if text.len() > MAX_PAGE_ID_LEN {
         return Err(PageIdError::TooLong {
-            id: text.to_owned(),
+            id: Quoted::new(text),
             len: text.len(),
             max: MAX_PAGE_ID_LEN,
         });
@@ -365,15 +367,16 @@ impl MenuPage for PageEntry {
 #[non_exhaustive]
 pub enum PageError {
     /// The plugin has no page with that id.
-    #[error("plugin {plugin:?} has no page {page:?}")]
+    #[error("plugin {plugin:?} has no page {}", quote(page))]
     NotFound {
         /// The plugin.
         plugin: Name,
-        /// The requested page id.
+        /// The requested page id, as asked for; callers may cut a long one (`PluginDef::render_page` keeps 256
+        /// bytes and a `…`). The message quotes at most 64 characters of it.
         page: String,
     },
     /// The render function returned an error.
-    #[error("page {page:?} of plugin {plugin:?} failed to render: {source}")]
+    #[error("page {} of plugin {plugin:?} failed to render: {source}", quote(page))]
     Render {
         /// The plugin.
         plugin: Name,
@@ -383,7 +386,7 @@ pub enum PageError {
         source: RenderError,
     },
     /// The render function panicked.
-    #[error("page {page:?} of plugin {plugin:?} panicked while rendering: {message}")]
+    #[error("page {} of plugin {plugin:?} panicked while rendering: {message}", quote(page))]
     Panicked {
         /// The plugin.
         plugin: Name,

@@ -9,7 +9,7 @@ use zelavis_core::address::PageAddress;
 use zelavis_core::contract::ContractVersion;
 use zelavis_core::menu::Menu;
 use zelavis_core::name::Name;
-use zelavis_core::page::{Page, PageError, PageId, RenderContext};
+use zelavis_core::page::{MAX_PAGE_ID_LEN, Page, PageError, PageId, RenderContext};
 
 use crate::context::SetupContext;
 use crate::dependency::Dependency;
@@ -150,9 +150,10 @@ impl PluginDef {
     /// Renders page `id` into a full HTML document. Unknown pages, render errors and render panics are typed
     /// errors.
     pub fn render_page(&self, id: &str) -> Result<String, PageError> {
+        // A page id has at most `MAX_PAGE_ID_LEN` bytes: a longer request is kept as a bounded prefix.
         let not_found = || PageError::NotFound {
             plugin: self.name().clone(),
-            page: id.to_owned(),
+            page: zelavis_core::quote::clip(id, 4 * MAX_PAGE_ID_LEN),
         };
         let page = self.inner.pages.iter().find(|p| p.id == id).ok_or_else(not_found)?;
         let page_id = PageId::parse(id).map_err(|_| not_found())?;
@@ -463,7 +464,7 @@ impl PluginBuilder {
             permissions: self.permissions,
             has_top_level_setup: self.setup.is_some(),
         };
-        let manifest = compile(draft).map_err(|problems| DefinitionError::new(self.name, problems))?;
+        let manifest = compile(draft).map_err(|problems| DefinitionError::new(&self.name, problems))?;
         let point_types = self
             .extension_points
             .iter()

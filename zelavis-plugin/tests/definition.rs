@@ -394,3 +394,34 @@ fn a_100k_deep_menu_is_a_typed_error_from_build_not_an_abort() {
         .join()
         .unwrap();
 }
+
+#[test]
+fn errors_quote_a_bounded_prefix_of_huge_inputs() {
+    let huge = "x".repeat(10 << 20);
+    let built = PluginDef::builder(huge.clone())
+        .version(huge.clone())
+        .dependency(huge.clone(), Some(&huge))
+        .extension_point(
+            ExtensionPointDecl::new(huge.clone())
+                .policy(Policy::Open)
+                .allow(huge.clone()),
+        )
+        .build()
+        .unwrap_err();
+    let message = built.to_string();
+    assert!(message.len() < 4_000, "{} bytes", message.len());
+    assert_eq!(built.plugin_quoted().len(), 10 << 20);
+
+    let manifests = [
+        format!(r#"{{"name": "shop", "version": "1.0.0", "{huge}": 1}}"#),
+        format!(r#"{{"name": "{huge}", "version": "1.0.0"}}"#),
+        format!(r#"{{"name": "shop", "version": "{huge}"}}"#),
+        format!(r#"{{"name": "shop", "version": "1.0.0", "contract": "{huge}"}}"#),
+        format!(r#"{{"name": "shop", "version": "1.0.0", "description": 1, "x": "{huge}"}}"#),
+        format!(r#"{{"name": "shop", "version": "1.0.0", "menu": {{"title": "t", "path": "/{huge}"}}}}"#),
+    ];
+    for text in manifests {
+        let message = PluginManifest::from_json(&text).unwrap_err().to_string();
+        assert!(message.len() < 2_000, "{} bytes: {}", message.len(), &message[..200]);
+    }
+}
