@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let valid = validate_id(text);
     let migration = Migration::new(text, || async { Ok(()) });
-    assert_eq!(migration.as_ref().map(Migration::id).map_err(Clone::clone), valid.clone().map(|()| text));
+    assert_eq!(
+        migration.as_ref().map(Migration::id).map_err(Clone::clone),
+        valid.clone().map(|()| text)
+    );
     match valid {
         Ok(()) => {
             assert!(!text.is_empty() && text.len() <= MAX_MIGRATION_ID_LEN);

@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(name) => {
             assert_eq!(name.as_str(), text);
             assert!(!text.is_empty() && text.len() <= MAX_NAME_LEN);
-            assert!(text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_./@".contains(&b)));
+            assert!(
+                text.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_./@".contains(&b))
+            );
             assert_eq!(Name::parse(&name.to_string()), Ok(name.clone()));
             let json = serde_json::to_string(&name).expect("a name serialises");
             assert_eq!(serde_json::from_str::<Name>(&json).expect("a name parses back"), name);
@@ -27,7 +30,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(id) => {
             assert_eq!(id.as_str(), text);
             assert!(text.len() <= MAX_PAGE_ID_LEN);
-            assert!(text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_".contains(&b)));
+            assert!(
+                text.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_".contains(&b))
+            );
         }
         Err(error) => assert!(error.to_string().len() <= 1024),
     }

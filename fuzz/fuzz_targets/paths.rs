@@ -20,7 +20,10 @@ fn has_no_forbidden_form(text: &str) -> bool {
         && (text == "/" || !text.ends_with('/'))
         && text.bytes().all(|b| b.is_ascii_graphic())
         && !text.contains([':', '?', '#', '\\'])
-        && !text.split('/').skip(1).any(|s| !s.is_empty() && s.bytes().all(|b| b == b'.'))
+        && !text
+            .split('/')
+            .skip(1)
+            .any(|s| !s.is_empty() && s.bytes().all(|b| b == b'.'))
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -30,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
 
     let plain = check(text);
     let route = check_route(text);
-    assert_eq!(check_path(text).is_ok(), plain.is_ok(), "menu paths are the grammar's paths");
+    assert_eq!(
+        check_path(text).is_ok(),
+        plain.is_ok(),
+        "menu paths are the grammar's paths"
+    );
     if plain.is_ok() {
         assert!(has_no_forbidden_form(text), "{text:?}");
         assert!(!text.contains(['{', '}']));
@@ -56,18 +63,29 @@ fuzz_target!(|data: &[u8]| {
 
     // Three mount parts, separated by newlines.
     let mut parts = text.splitn(3, '\n');
-    let (root, prefix, version) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (root, prefix, version) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
     if let Ok(paths) = ApiPaths::new(root, prefix, version) {
         let base = paths.base();
         assert!(path::check(&base).is_ok(), "base {base:?} of {paths:?}");
-        assert_eq!(ApiPaths::new(paths.root(), paths.prefix(), paths.version()), Ok(paths.clone()));
+        assert_eq!(
+            ApiPaths::new(paths.root(), paths.prefix(), paths.version()),
+            Ok(paths.clone())
+        );
     }
 
     // Page addresses come from request paths: accepted ones are canonical and round-trip.
     match PageAddress::parse(text) {
         Ok(address) => {
             assert_eq!(PageAddress::parse(&address.path()), Ok(address.clone()));
-            assert!(address.path().eq_ignore_ascii_case(text), "{text:?} vs {}", address.path());
+            assert!(
+                address.path().eq_ignore_ascii_case(text),
+                "{text:?} vs {}",
+                address.path()
+            );
         }
         Err(error) => assert!(error.to_string().len() <= 2048),
     }
