@@ -168,7 +168,8 @@ impl PluginDef {
     /// Runs the plugin's top-level setup against `cx` (a plugin without setup succeeds at once).
     ///
     /// Hosts call this; a panic inside the setup unwinds out of the returned future, so hosts wrap it with
-    /// `catch_unwind` (the registry does).
+    /// [`zelavis_core::panic::catch_async`] (the registry does): a bare `catch_unwind` that then drops the
+    /// payload lets a payload whose `Drop` panics escape.
     pub async fn run_setup(&self, cx: &SetupContext) -> Result<(), SetupError> {
         match &self.inner.setup {
             Some(setup) => setup.setup(cx).await,
@@ -177,7 +178,7 @@ impl PluginDef {
     }
 
     /// Runs the plugin's teardown hook, if it declared one (the runtime calls it on disable, before removing
-    /// what the plugin registered).
+    /// what the plugin registered). A panic unwinds out of it: hosts wrap it with [`zelavis_core::panic::catch`].
     pub fn run_teardown(&self) -> Result<(), SetupError> {
         self.inner.teardown.as_ref().map_or(Ok(()), |teardown| teardown())
     }
