@@ -6,7 +6,9 @@ use thiserror::Error;
 
 use crate::name::{Name, NameError};
 use crate::page::{PageId, PageIdError};
+use crate::path::MAX_PATH_LEN;
 use crate::paths::{ApiPaths, decode_segment, encode_segment};
+use crate::quote::{Quoted, quote};
 
 /// The route segment between the API base and the plugin name.
 pub const PLUGIN_PAGES_ROUTE: &str = "/dashboard/plugin-pages";
@@ -34,11 +36,24 @@ pub struct PageAddress {
 }
 
 /// Why a path is not a plugin page address.
+///
+/// A path longer than [`MAX_PATH_LEN`] bytes is refused first ([`TooLong`](Self::TooLong), with a bounded
+/// copy), so the `path` fields of the other variants are bounded too.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum PageAddressError {
+    /// The path is longer than [`MAX_PATH_LEN`] bytes.
+    #[error("path {path} is {len} bytes long; at most {max} are allowed")]
+    TooLong {
+        /// A bounded copy of the path.
+        path: Quoted,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The path does not start with the plugin-pages route.
-    #[error("path {path:?} is not under {expected:?}")]
+    #[error("path {} is not under {expected:?}", quote(path))]
     WrongPrefix {
         /// The offending path.
         path: String,
@@ -46,19 +61,19 @@ pub enum PageAddressError {
         expected: String,
     },
     /// The path does not have exactly a plugin and a page after the route.
-    #[error("path {path:?} must end with exactly \"/<plugin>/<page>\"")]
+    #[error("path {} must end with exactly \"/<plugin>/<page>\"", quote(path))]
     WrongShape {
         /// The offending path.
         path: String,
     },
     /// A `.` or `..` segment.
-    #[error("path {path:?} has a '.' or '..' segment")]
+    #[error("path {} has a '.' or '..' segment", quote(path))]
     Traversal {
         /// The offending path.
         path: String,
     },
     /// A malformed percent escape, or one that does not decode to UTF-8.
-    #[error("path {path:?} has a malformed percent escape in {segment:?}")]
+    #[error("path {} has a malformed percent escape in {}", quote(path), quote(segment))]
     BadEscape {
         /// The offending path.
         path: String,
@@ -66,7 +81,12 @@ pub enum PageAddressError {
         segment: String,
     },
     /// The segment is not in canonical encoding (only characters outside `a-z0-9-._~` may be escaped).
-    #[error("path {path:?} encodes {segment:?} non-canonically; expected {canonical:?}")]
+    #[error(
+        "path {} encodes {} non-canonically; expected {}",
+        quote(path),
+        quote(segment),
+        quote(canonical)
+    )]
     NotCanonical {
         /// The offending path.
         path: String,
@@ -76,7 +96,7 @@ pub enum PageAddressError {
         canonical: String,
     },
     /// The plugin segment is not a valid name.
-    #[error("path {path:?} has an invalid plugin name: {source}")]
+    #[error("path {} has an invalid plugin name: {source}", quote(path))]
     InvalidPlugin {
         /// The offending path.
         path: String,
@@ -84,7 +104,7 @@ pub enum PageAddressError {
         source: NameError,
     },
     /// The page segment is not a valid page id.
-    #[error("path {path:?} has an invalid page id: {source}")]
+    #[error("path {} has an invalid page id: {source}", quote(path))]
     InvalidPage {
         /// The offending path.
         path: String,
@@ -121,8 +141,16 @@ impl PageAddress {
 
     /// Parses a path under the given mount. Anything that is not exactly
     /// `<base>/dashboard/plugin-pages/<plugin>/<page>` is refused: a query, a trailing slash, extra or empty
-    /// segments, traversal, bad escapes, non-canonical encodings, invalid names or page ids.
+    /// segments, traversal, bad escapes, non-canonical encodings, invalid names or page ids, and more than
+    /// [`MAX_PATH_LEN`] bytes.
     pub fn parse_in(path: &str, paths: &ApiPaths) -> Result<Self, PageAddressError> {
+        if path.len() > MAX_PATH_LEN {
+            return Err(PageAddressError::TooLong {
+                path: Quoted::new(path),
+                len: path.len(),
+                max: MAX_PATH_LEN,
+            });
+        }
         let expected = format!("{}{PLUGIN_PAGES_ROUTE}/", paths.base());
         let rest = path
             .strip_prefix(&expected)
@@ -217,6 +245,14 @@ mod tests {
             PageAddress::parse(bad[11]),
             Err(PageAddressError::NotCanonical { .. })
         ));
+    }
+
+    #[test]
+    fn a_megabyte_path_is_refused_with_a_bounded_error() {
+        let huge = format!("{BASE}/shop/{}", "a".repeat(1 << 20));
+        let error = PageAddress::parse(&huge).unwrap_err();
+        assert!(matches!(error, PageAddressError::TooLong { .. }));
+        assert!(error.to_string().len() < 300);
     }
 
     #[test]

@@ -10,6 +10,8 @@ use semver::Version;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
+use crate::quote::Quoted;
+
 /// The version of the plugin contract: `major.minor.patch`, compared by semver rules.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ContractVersion(Version);
@@ -41,10 +43,10 @@ pub enum ContractError {
         host: ContractVersion,
     },
     /// The text is not a semver version.
-    #[error("contract version {value:?} is not a semver version: {reason}")]
+    #[error("contract version {value} is not a semver version: {reason}")]
     Invalid {
-        /// The offending text.
-        value: String,
+        /// A bounded copy of the offending text.
+        value: Quoted,
         /// What the semver parser said.
         reason: String,
     },
@@ -59,7 +61,7 @@ impl ContractVersion {
     /// Parses `"1.2.0"`.
     pub fn parse(text: &str) -> Result<Self, ContractError> {
         Version::parse(text).map(Self).map_err(|e| ContractError::Invalid {
-            value: text.to_owned(),
+            value: Quoted::new(text),
             reason: e.to_string(),
         })
     }

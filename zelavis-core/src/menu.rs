@@ -1,15 +1,34 @@
-//! [`Menu`]: a plugin's or service's navigation tree (title, path, optional page, nested items, no depth limit),
-//! and the rules a menu must follow.
+//! [`Menu`]: a plugin's or service's navigation tree (title, path, optional page, nested items, at most
+//! [`MAX_MENU_DEPTH`] levels), and the rules a menu must follow.
+//!
+//! # Depth
+//!
+//! A menu is nested at most [`MAX_MENU_DEPTH`] levels deep, its top entry included; [`validate_menu`] refuses a
+//! deeper one with [`MenuProblem::TooDeep`], at the first entry past the limit. The bound keeps every menu a
+//! definition accepts inside `serde_json`'s recursion limit of 128 (a menu level is two JSON levels, an object
+//! and its `items` array), so an accepted menu always survives a JSON round trip.
+//!
+//! Everything that walks a menu does so without recursion, so that even a menu built far deeper than the
+//! limit (the builder cannot stop anyone nesting 100,000 levels) is validated, cloned, compared, counted and
+//! dropped in constant stack space: it is refused, never a stack overflow. [`Debug`](std::fmt::Debug) and
+//! [`Serialize`] recurse, but at most [`MAX_MENU_DEPTH`] levels: `Debug` elides deeper entries and
+//! serialising a too-deep menu is an error.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::ser::{Error as _, SerializeStruct};
+use serde::{Deserialize, Serialize, Serializer};
 use thiserror::Error;
 
 use crate::page::{MenuPage, Page, PageIdError, validate_page_id};
+use crate::path::PathError;
+use crate::quote::quote;
 use crate::surface::Surface;
+
+/// How many levels a menu may be nested, its top entry included (see [depth](self#depth)).
+pub const MAX_MENU_DEPTH: usize = 32;
 
 /// A menu entry with optional page and nested items.
 ///
@@ -28,7 +47,9 @@ use crate::surface::Surface;
 /// assert_eq!(menu.pages().count(), 1);
 /// assert_eq!(menu.items[1].items[0].title, "Customers");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+// `Clone`, `PartialEq`, `Debug`, `Serialize` and `Drop` are written by hand below: derived ones recurse once
+// per level, without bound.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, bound(deserialize = "P: Deserialize<'de>"))]
 pub struct Menu<P = Page> {
     /// The label shown in navigation.
@@ -42,7 +63,7 @@ pub struct Menu<P = Page> {
     /// The page shown when the entry is opened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<P>,
-    /// Nested entries (slides), without depth limit.
+    /// Nested entries (slides); a menu is at most 32 levels deep (`MAX_MENU_DEPTH`), its top entry included.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<Menu<P>>,
 }
@@ -103,25 +124,220 @@ impl<P> Menu<P> {
         })
     }
 
-    /// The same tree with each page mapped by `f`.
+    /// The same tree with each page mapped by `f`, in menu order.
     pub fn map_pages<Q>(&self, f: &mut impl FnMut(&P) -> Q) -> Menu<Q> {
-        Menu {
-            title: self.title.clone(),
-            path: self.path.clone(),
-            surface: self.surface,
-            page: self.page.as_ref().map(&mut *f),
-            items: self.items.iter().map(|item| item.map_pages(f)).collect(),
-        }
+        self.map_nodes(|node| Menu {
+            title: node.title.clone(),
+            path: node.path.clone(),
+            surface: node.surface,
+            page: node.page.as_ref().map(&mut *f),
+            items: Vec::with_capacity(node.items.len()),
+        })
     }
 
     /// Number of entries in the tree, this one included.
     pub fn len(&self) -> usize {
-        1 + self.items.iter().map(Menu::len).sum::<usize>()
+        let mut count = 0;
+        let mut stack = vec![self];
+        while let Some(node) = stack.pop() {
+            count += 1;
+            stack.extend(&node.items);
+        }
+        count
     }
 
     /// Always `false`: a menu has at least its own entry.
     pub fn is_empty(&self) -> bool {
         false
+    }
+
+    /// How many levels the tree has: 1 for an entry without items.
+    ///
+    /// ```
+    /// use zelavis_core::menu::Menu;
+    ///
+    /// let menu: Menu = Menu::new("A").item(Menu::new("B").item(Menu::new("C"))).item(Menu::new("D"));
+    /// assert_eq!(menu.depth(), 3);
+    /// ```
+    pub fn depth(&self) -> usize {
+        let mut deepest = 0;
+        let mut stack = vec![(self, 1)];
+        while let Some((node, depth)) = stack.pop() {
+            deepest = deepest.max(depth);
+            stack.extend(node.items.iter().map(|item| (item, depth + 1)));
+        }
+        deepest
+    }
+
+    /// The same tree with each entry replaced by `shallow(entry)` (whose `items` must be empty), built without
+    /// recursion: children are appended to their copied parent in order.
+    fn map_nodes<Q>(&self, mut shallow: impl FnMut(&Menu<P>) -> Menu<Q>) -> Menu<Q> {
+        // `sources[i]` is the entry being copied at depth `i` and the index of its next item to copy;
+        // `built[i]` is its copy so far.
+        let mut sources = vec![(self, 0_usize)];
+        let mut built = vec![shallow(self)];
+        loop {
+            let Some((node, next)) = sources.last_mut() else {
+                unreachable!("the root is popped only when the copy is returned");
+            };
+            if let Some(item) = node.items.get(*next) {
+                *next += 1;
+                built.push(shallow(item));
+                sources.push((item, 0));
+                continue;
+            }
+            sources.pop();
+            let Some(done) = built.pop() else {
+                unreachable!("`built` and `sources` have the same length");
+            };
+            match built.last_mut() {
+                Some(parent) => parent.items.push(done),
+                None => return done,
+            }
+        }
+    }
+}
+
+impl<P: Clone> Clone for Menu<P> {
+    fn clone(&self) -> Self {
+        self.map_nodes(|node| Menu {
+            title: node.title.clone(),
+            path: node.path.clone(),
+            surface: node.surface,
+            page: node.page.clone(),
+            items: Vec::with_capacity(node.items.len()),
+        })
+    }
+}
+
+impl<P: PartialEq> PartialEq for Menu<P> {
+    fn eq(&self, other: &Self) -> bool {
+        let mut stack = vec![(self, other)];
+        while let Some((a, b)) = stack.pop() {
+            let same_entry = a.title == b.title
+                && a.path == b.path
+                && a.surface == b.surface
+                && a.page == b.page
+                && a.items.len() == b.items.len();
+            if !same_entry {
+                return false;
+            }
+            stack.extend(a.items.iter().zip(&b.items));
+        }
+        true
+    }
+}
+
+impl<P: Eq> Eq for Menu<P> {}
+
+impl<P> Drop for Menu<P> {
+    fn drop(&mut self) {
+        // Most menus are shallow: when every item is a leaf, the default drop recurses only once.
+        if self.items.iter().all(|item| item.items.is_empty()) {
+            return;
+        }
+        // Otherwise move every descendant onto a heap stack, so each is dropped with no items left.
+        let mut stack = std::mem::take(&mut self.items);
+        while let Some(mut node) = stack.pop() {
+            stack.append(&mut node.items);
+        }
+    }
+}
+
+impl<P: fmt::Debug> fmt::Debug for Menu<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        DebugAt { menu: self, depth: 1 }.fmt(f)
+    }
+}
+
+/// One entry formatted at `depth`; the items of an entry at [`MAX_MENU_DEPTH`] are summarised, not formatted.
+struct DebugAt<'a, P> {
+    menu: &'a Menu<P>,
+    depth: usize,
+}
+
+impl<P: fmt::Debug> fmt::Debug for DebugAt<'_, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let menu = self.menu;
+        let mut out = f.debug_struct("Menu");
+        out.field("title", &menu.title)
+            .field("path", &menu.path)
+            .field("surface", &menu.surface)
+            .field("page", &menu.page);
+        if self.depth >= MAX_MENU_DEPTH && !menu.items.is_empty() {
+            let nested = menu.len() - 1;
+            out.field(
+                "items",
+                &format_args!("[… {nested} entries deeper than {MAX_MENU_DEPTH} levels]"),
+            );
+        } else {
+            let items: Vec<DebugAt<'_, P>> = menu
+                .items
+                .iter()
+                .map(|item| DebugAt {
+                    menu: item,
+                    depth: self.depth + 1,
+                })
+                .collect();
+            out.field("items", &items);
+        }
+        out.finish()
+    }
+}
+
+impl<P: Serialize> Serialize for Menu<P> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SerializeAt { menu: self, depth: 1 }.serialize(serializer)
+    }
+}
+
+/// One entry serialised at `depth`: an error past [`MAX_MENU_DEPTH`], so the recursion stays bounded.
+struct SerializeAt<'a, P> {
+    menu: &'a Menu<P>,
+    depth: usize,
+}
+
+impl<P: Serialize> Serialize for SerializeAt<'_, P> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.depth > MAX_MENU_DEPTH {
+            return Err(S::Error::custom(format_args!(
+                "menu is nested deeper than {MAX_MENU_DEPTH} levels"
+            )));
+        }
+        let menu = self.menu;
+        let fields = 1
+            + usize::from(menu.path.is_some())
+            + usize::from(menu.surface.is_some())
+            + usize::from(menu.page.is_some())
+            + usize::from(!menu.items.is_empty());
+        let mut out = serializer.serialize_struct("Menu", fields)?;
+        out.serialize_field("title", &menu.title)?;
+        match &menu.path {
+            Some(path) => out.serialize_field("path", path)?,
+            None => out.skip_field("path")?,
+        }
+        match &menu.surface {
+            Some(surface) => out.serialize_field("surface", surface)?,
+            None => out.skip_field("surface")?,
+        }
+        match &menu.page {
+            Some(page) => out.serialize_field("page", page)?,
+            None => out.skip_field("page")?,
+        }
+        if menu.items.is_empty() {
+            out.skip_field("items")?;
+        } else {
+            let items: Vec<SerializeAt<'_, P>> = menu
+                .items
+                .iter()
+                .map(|item| SerializeAt {
+                    menu: item,
+                    depth: self.depth + 1,
+                })
+                .collect();
+            out.serialize_field("items", &items)?;
+        }
+        out.end()
     }
 }
 
@@ -141,28 +357,11 @@ pub enum MenuProblem {
     /// The title is empty or blank.
     #[error("menu title is empty")]
     EmptyTitle,
-    /// A path that does not start with `/`.
-    #[error("path {path:?} does not start with '/'")]
-    PathNotAbsolute {
-        /// The offending path.
-        path: String,
-    },
-    /// A path with a `..` segment.
-    #[error("path {path:?} contains '..'")]
-    PathTraversal {
-        /// The offending path.
-        path: String,
-    },
-    /// A path with whitespace, `?`, `#` or `\`.
-    #[error("path {path:?} has invalid character {ch:?}")]
-    PathInvalidChar {
-        /// The offending path.
-        path: String,
-        /// The character.
-        ch: char,
-    },
+    /// A path that breaks the [path grammar](crate::path).
+    #[error(transparent)]
+    Path(#[from] PathError),
     /// Two entries share a path.
-    #[error("duplicate menu path {path:?} (first at {first})")]
+    #[error("duplicate menu path {} (first at {first})", quote(path))]
     DuplicatePath {
         /// The repeated path.
         path: String,
@@ -170,7 +369,7 @@ pub enum MenuProblem {
         first: String,
     },
     /// Two pages share an id.
-    #[error("duplicate page id {id:?} (first at {first})")]
+    #[error("duplicate page id {} (first at {first})", quote(id))]
     DuplicatePageId {
         /// The repeated id.
         id: String,
@@ -200,6 +399,13 @@ pub enum MenuProblem {
     /// A top-level entry with neither a path nor nested items leads nowhere.
     #[error("top-level menu has neither a path nor nested items")]
     EmptyTopLevel,
+    /// An entry nested deeper than [`MAX_MENU_DEPTH`] levels; reported once, at the first entry past the
+    /// limit, whose items are not checked.
+    #[error("menu is nested deeper than {max} levels")]
+    TooDeep {
+        /// The limit, [`MAX_MENU_DEPTH`].
+        max: usize,
+    },
 }
 
 /// Checks every menu rule, returning each problem with where it is (`menu.items[1].page.id`).
@@ -209,17 +415,18 @@ pub enum MenuProblem {
 /// ```
 /// use zelavis_core::menu::{Menu, MenuOwner, MenuProblem, validate_menu};
 /// use zelavis_core::page::PageEntry;
+/// use zelavis_core::path::PathError;
 ///
 /// let menu: Menu<PageEntry> = Menu::new("Shop").path("shop").item(Menu::new("Again").path("/x")).item(Menu::new("X").path("/x"));
 /// let problems = validate_menu(&menu, "menu", MenuOwner::Plugin);
 /// assert_eq!(problems[0].0, "menu.path");
-/// assert!(matches!(problems[0].1, MenuProblem::PathNotAbsolute { .. }));
+/// assert!(matches!(problems[0].1, MenuProblem::Path(PathError::NotAbsolute { .. })));
 /// assert_eq!(problems[1].0, "menu.items[1].path");
 /// ```
 pub fn validate_menu<P: MenuPage>(menu: &Menu<P>, at: &str, owner: MenuOwner) -> Vec<(String, MenuProblem)> {
     let mut walk = Walk {
         at,
-        nodes: Vec::with_capacity(menu.len()),
+        nodes: Vec::new(),
         problems: Vec::new(),
         paths: HashMap::new(),
         page_ids: HashMap::new(),
@@ -233,11 +440,29 @@ pub fn validate_menu<P: MenuPage>(menu: &Menu<P>, at: &str, owner: MenuOwner) ->
     if menu.path.is_none() && menu.items.is_empty() {
         walk.problems.push((at.to_owned(), MenuProblem::EmptyTopLevel));
     }
-    walk.node(menu, None, 0);
+    // Depth first, in menu order, with a heap stack: (entry, parent, position among the parent's items, depth).
+    let mut stack = vec![(menu, None, 0, 1)];
+    while let Some((node, parent, position, depth)) = stack.pop() {
+        let index = walk.node(node, parent, position);
+        if depth == MAX_MENU_DEPTH && !node.items.is_empty() {
+            // Reported at the first nested entry; its subtree (perhaps 100,000 levels) is not walked.
+            walk.nodes.push((Some(index), 0));
+            let deeper = walk.nodes.len() - 1;
+            walk.report(deeper, "", MenuProblem::TooDeep { max: MAX_MENU_DEPTH });
+            continue;
+        }
+        stack.extend(
+            node.items
+                .iter()
+                .enumerate()
+                .rev()
+                .map(|(i, item)| (item, Some(index), i, depth + 1)),
+        );
+    }
     walk.problems
 }
 
-/// Walks a menu tree depth first. Locations are kept as (parent, position) links and only formatted into
+/// The state of a depth-first walk over a menu tree. Locations are kept as (parent, position) links and only formatted into
 /// `menu.items[1].page.id` text when a problem is reported, so a valid menu costs no string building.
 struct Walk<'m> {
     at: &'m str,
@@ -275,7 +500,8 @@ impl<'m> Walk<'m> {
         self.problems.push((at, problem));
     }
 
-    fn node<P: MenuPage>(&mut self, menu: &'m Menu<P>, parent: Option<usize>, position: usize) {
+    /// Checks one entry's own rules and returns its index.
+    fn node<P: MenuPage>(&mut self, menu: &'m Menu<P>, parent: Option<usize>, position: usize) -> usize {
         let index = self.nodes.len();
         self.nodes.push((parent, position));
         if menu.title.trim().is_empty() {
@@ -321,30 +547,13 @@ impl<'m> Walk<'m> {
                 self.report(index, "page.title", MenuProblem::EmptyPageTitle);
             }
         }
-        for (i, item) in menu.items.iter().enumerate() {
-            self.node(item, Some(index), i);
-        }
+        index
     }
 }
 
-/// Checks one menu path: starts with `/`, no `..` segment, no whitespace, `?`, `#` or `\`.
+/// Checks one menu path against the [path grammar](crate::path) (no route parameters).
 pub fn check_path(path: &str) -> Result<(), MenuProblem> {
-    if !path.starts_with('/') {
-        return Err(MenuProblem::PathNotAbsolute { path: path.to_owned() });
-    }
-    if path.split('/').any(|segment| segment == "..") {
-        return Err(MenuProblem::PathTraversal { path: path.to_owned() });
-    }
-    if let Some(ch) = path
-        .chars()
-        .find(|c| c.is_whitespace() || matches!(c, '?' | '#' | '\\'))
-    {
-        return Err(MenuProblem::PathInvalidChar {
-            path: path.to_owned(),
-            ch,
-        });
-    }
-    Ok(())
+    Ok(crate::path::check(path)?)
 }
 
 #[cfg(test)]
@@ -408,13 +617,106 @@ mod tests {
         );
     }
 
-    #[test]
-    fn deep_menus_have_no_depth_limit() {
-        let mut menu: Menu<PageEntry> = Menu::new("leaf").path("/leaf");
-        for i in 0..200 {
+    /// A menu `levels` deep: `n0 > n1 > ... > leaf`, the leaf with a path and a page.
+    fn nested(levels: usize) -> Menu<PageEntry> {
+        let mut menu: Menu<PageEntry> = Menu::new("leaf").path("/leaf").page(page("leaf"));
+        for i in 1..levels {
             menu = Menu::new(format!("n{i}")).item(menu);
         }
-        assert_eq!(menu.len(), 201);
-        assert!(validate_menu(&menu, "menu", MenuOwner::Plugin).is_empty());
+        menu
+    }
+
+    fn location(levels: usize) -> String {
+        format!("menu{}", ".items[0]".repeat(levels - 1))
+    }
+
+    #[test]
+    fn menus_are_accepted_up_to_the_depth_limit() {
+        let deepest = nested(MAX_MENU_DEPTH);
+        assert_eq!((deepest.len(), deepest.depth()), (MAX_MENU_DEPTH, MAX_MENU_DEPTH));
+        assert!(validate_menu(&deepest, "menu", MenuOwner::Plugin).is_empty());
+
+        let too_deep = nested(MAX_MENU_DEPTH + 1);
+        assert_eq!(
+            validate_menu(&too_deep, "menu", MenuOwner::Plugin),
+            vec![(
+                location(MAX_MENU_DEPTH + 1),
+                MenuProblem::TooDeep { max: MAX_MENU_DEPTH }
+            )]
+        );
+    }
+
+    #[test]
+    fn a_menu_at_the_limit_round_trips_through_json_and_a_deeper_one_does_not_serialise() {
+        let deepest = nested(MAX_MENU_DEPTH);
+        let text = serde_json::to_string(&deepest).unwrap();
+        assert_eq!(serde_json::from_str::<Menu<PageEntry>>(&text).unwrap(), deepest);
+        let error = serde_json::to_string(&nested(MAX_MENU_DEPTH + 1)).unwrap_err();
+        assert!(error.to_string().contains("deeper than 32 levels"), "{error}");
+    }
+
+    #[test]
+    fn hand_written_impls_match_the_derived_behaviour() {
+        let menu: Menu<PageEntry> = Menu::new("Shop")
+            .path("/shop")
+            .surface(Surface::Core)
+            .page(page("home"))
+            .item(Menu::new("A").item(Menu::new("B").path("/b")))
+            .item(Menu::new("C"));
+        let copy = menu.clone();
+        assert_eq!(copy, menu);
+        assert_ne!(copy, menu.clone().item(Menu::new("D")));
+        let mut other = menu.clone();
+        other.items[0].items[0].title = "changed".into();
+        assert_ne!(other, menu);
+        assert_eq!(
+            serde_json::to_value(&menu).unwrap(),
+            serde_json::json!({
+                "title": "Shop", "path": "/shop", "surface": "core", "page": {"id": "home", "title": "T"},
+                "items": [{"title": "A", "items": [{"title": "B", "path": "/b"}]}, {"title": "C"}]
+            })
+        );
+        let debug = format!("{menu:?}");
+        assert!(
+            debug.starts_with("Menu { title: \"Shop\", path: Some(\"/shop\")"),
+            "{debug}"
+        );
+        let ids: Vec<String> = menu.map_pages(&mut |p| p.id.clone()).pages().cloned().collect();
+        assert_eq!(ids, ["home"]);
+    }
+
+    /// Runs `f` on a thread with a small stack: any walk that recursed once per level would overflow it.
+    fn on_a_small_stack(f: impl FnOnce() + Send + 'static) {
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    fn a_100k_deep_menu_is_refused_cloned_compared_and_dropped_without_recursion() {
+        on_a_small_stack(|| {
+            let menu = nested(100_000);
+            assert_eq!((menu.len(), menu.depth()), (100_000, 100_000));
+            let problems = validate_menu(&menu, "menu", MenuOwner::Plugin);
+            assert_eq!(
+                problems,
+                vec![(
+                    location(MAX_MENU_DEPTH + 1),
+                    MenuProblem::TooDeep { max: MAX_MENU_DEPTH }
+                )]
+            );
+            let copy = menu.clone();
+            assert!(copy == menu);
+            assert_eq!(menu.pages().count(), 1);
+            let mapped = menu.map_pages(&mut |p| p.id.len());
+            assert_eq!(mapped.pages().copied().collect::<Vec<_>>(), [4]);
+            assert!(serde_json::to_string(&menu).is_err());
+            let debug = format!("{menu:?}");
+            assert!(debug.contains("entries deeper than 32 levels") && debug.len() < 10_000);
+            drop((menu, copy, mapped));
+        });
     }
 }

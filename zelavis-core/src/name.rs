@@ -25,6 +25,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
+use crate::quote::{Quoted, quote};
+
 /// Longest accepted name, in bytes (scope included).
 pub const MAX_NAME_LEN: usize = 214;
 
@@ -50,6 +52,10 @@ pub const RESERVED_NAMES: &[&str] = &["zelavis", "core", "marketplace", "workspa
 pub struct Name(Arc<str>);
 
 /// Why a text is not a valid [`Name`]; each variant names the rule that was broken.
+///
+/// Messages quote the text with [`quote`] (at most 64 characters). The `name` fields hold
+/// the whole text, which every rule but [`TooLong`](Self::TooLong) sees only when it has at most
+/// [`MAX_NAME_LEN`] bytes; `TooLong` keeps a bounded [`Quoted`] copy.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum NameError {
@@ -57,17 +63,20 @@ pub enum NameError {
     #[error("name is empty")]
     Empty,
     /// The text is longer than [`MAX_NAME_LEN`] bytes.
-    #[error("name {name:?} is {len} bytes long; at most {max} are allowed")]
+    #[error("name {name} is {len} bytes long; at most {max} are allowed")]
     TooLong {
-        /// The offending text.
-        name: String,
+        /// A bounded copy of the offending text.
+        name: Quoted,
         /// Its length in bytes.
         len: usize,
         /// The limit.
         max: usize,
     },
     /// An uppercase ASCII letter: names are lowercase.
-    #[error("name {name:?} has uppercase letter {ch:?} at byte {index}; names are lowercase")]
+    #[error(
+        "name {} has uppercase letter {ch:?} at byte {index}; names are lowercase",
+        quote(name)
+    )]
     Uppercase {
         /// The offending text.
         name: String,
@@ -77,7 +86,10 @@ pub enum NameError {
         index: usize,
     },
     /// A character outside `a-z`, `0-9`, `-`, `_`, `.` (and the scope's `@` and `/`).
-    #[error("name {name:?} has invalid character {ch:?} at byte {index}; allowed are a-z, 0-9, '-', '_', '.'")]
+    #[error(
+        "name {} has invalid character {ch:?} at byte {index}; allowed are a-z, 0-9, '-', '_', '.'",
+        quote(name)
+    )]
     InvalidChar {
         /// The offending text.
         name: String,
@@ -87,7 +99,10 @@ pub enum NameError {
         index: usize,
     },
     /// A segment starts with `-`, `_` or `.`.
-    #[error("name {name:?} has a part starting with {ch:?}; each part must start with a letter or digit")]
+    #[error(
+        "name {} has a part starting with {ch:?}; each part must start with a letter or digit",
+        quote(name)
+    )]
     BadStart {
         /// The offending text.
         name: String,
@@ -95,19 +110,19 @@ pub enum NameError {
         ch: char,
     },
     /// `@/x`: the scope between `@` and `/` is empty.
-    #[error("name {name:?} has an empty scope; write \"@scope/name\"")]
+    #[error("name {} has an empty scope; write \"@scope/name\"", quote(name))]
     EmptyScope {
         /// The offending text.
         name: String,
     },
     /// `@scope` or `@scope/`: a scope without the name after it.
-    #[error("name {name:?} has a scope but no name after it; write \"@scope/name\"")]
+    #[error("name {} has a scope but no name after it; write \"@scope/name\"", quote(name))]
     MissingScopedName {
         /// The offending text.
         name: String,
     },
     /// The (unscoped) name is one of [`RESERVED_NAMES`].
-    #[error("name {name:?} is reserved by zelavis")]
+    #[error("name {} is reserved by zelavis", quote(name))]
     Reserved {
         /// The offending text.
         name: String,
@@ -151,7 +166,7 @@ pub fn validate(text: &str) -> Result<(), NameError> {
     }
     if text.len() > MAX_NAME_LEN {
         return Err(NameError::TooLong {
-            name: owned(),
+            name: Quoted::new(text),
             len: text.len(),
             max: MAX_NAME_LEN,
         });
@@ -467,6 +482,18 @@ mod tests {
             message.contains("\"Stripe\"") && message.contains("lowercase"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_100_mb_name_gives_a_bounded_error() {
+        let huge = "a".repeat(100 << 20);
+        let error = Name::parse(&huge).unwrap_err();
+        let message = error.to_string();
+        assert!(message.len() < 200, "{} bytes", message.len());
+        assert!(message.contains(&format!("…({} bytes)", 100 << 20)), "{message}");
+        assert!(matches!(error, NameError::TooLong { name, len, .. } if name.kept().len() == 64 && len == 100 << 20));
+        let bidi = Name::parse("a\u{202e}b").unwrap_err().to_string();
+        assert!(bidi.contains("\\u{202e}") && !bidi.contains('\u{202e}'), "{bidi}");
     }
 
     #[test]

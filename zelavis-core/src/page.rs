@@ -2,7 +2,6 @@
 //! normalisation of what a render returns into a full HTML document.
 
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use schemars::JsonSchema;
@@ -10,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::name::Name;
+use crate::panic::catch;
+use crate::quote::{Quoted, quote};
 
 /// Longest accepted page id, in bytes.
 pub const MAX_PAGE_ID_LEN: usize = 64;
@@ -29,10 +30,10 @@ pub enum PageIdError {
     #[error("page id is empty")]
     Empty,
     /// The id is too long.
-    #[error("page id {id:?} is {len} bytes long; at most {max} are allowed")]
+    #[error("page id {id} is {len} bytes long; at most {max} are allowed")]
     TooLong {
-        /// The offending id.
-        id: String,
+        /// A bounded copy of the offending id.
+        id: Quoted,
         /// Its length.
         len: usize,
         /// The limit.
@@ -40,7 +41,8 @@ pub enum PageIdError {
     },
     /// A character outside `a-z`, `0-9`, `-`, `_`, or a first character that is not a letter or digit.
     #[error(
-        "page id {id:?} has invalid character {ch:?} at byte {index}; use a-z, 0-9, '-', '_' and start with a letter or digit"
+        "page id {} has invalid character {ch:?} at byte {index}; use a-z, 0-9, '-', '_' and start with a letter or digit",
+        quote(id)
     )]
     InvalidChar {
         /// The offending id.
@@ -72,7 +74,7 @@ pub fn validate_page_id(text: &str) -> Result<(), PageIdError> {
     }
     if text.len() > MAX_PAGE_ID_LEN {
         return Err(PageIdError::TooLong {
-            id: text.to_owned(),
+            id: Quoted::new(text),
             len: text.len(),
             max: MAX_PAGE_ID_LEN,
         });
@@ -289,17 +291,17 @@ impl Page {
     /// An error or a panic inside the render function is returned as a [`PageError`]; it never unwinds into
     /// the caller.
     pub fn render_document(&self, cx: &RenderContext) -> Result<String, PageError> {
-        match catch_unwind(AssertUnwindSafe(|| (self.render)(cx))) {
+        match catch(|| (self.render)(cx)) {
             Ok(Ok(output)) => Ok(html_document(&self.title, output.as_html())),
             Ok(Err(source)) => Err(PageError::Render {
                 plugin: cx.plugin.clone(),
                 page: cx.page.as_str().to_owned(),
                 source,
             }),
-            Err(payload) => Err(PageError::Panicked {
+            Err(caught) => Err(PageError::Panicked {
                 plugin: cx.plugin.clone(),
                 page: cx.page.as_str().to_owned(),
-                message: panic_message(payload.as_ref()),
+                message: caught.into_message(),
             }),
         }
     }
@@ -365,15 +367,16 @@ impl MenuPage for PageEntry {
 #[non_exhaustive]
 pub enum PageError {
     /// The plugin has no page with that id.
-    #[error("plugin {plugin:?} has no page {page:?}")]
+    #[error("plugin {plugin:?} has no page {}", quote(page))]
     NotFound {
         /// The plugin.
         plugin: Name,
-        /// The requested page id.
+        /// The requested page id, as asked for; callers may cut a long one (`PluginDef::render_page` keeps 256
+        /// bytes and a `…`). The message quotes at most 64 characters of it.
         page: String,
     },
     /// The render function returned an error.
-    #[error("page {page:?} of plugin {plugin:?} failed to render: {source}")]
+    #[error("page {} of plugin {plugin:?} failed to render: {source}", quote(page))]
     Render {
         /// The plugin.
         plugin: Name,
@@ -383,7 +386,7 @@ pub enum PageError {
         source: RenderError,
     },
     /// The render function panicked.
-    #[error("page {page:?} of plugin {plugin:?} panicked while rendering: {message}")]
+    #[error("page {} of plugin {plugin:?} panicked while rendering: {message}", quote(page))]
     Panicked {
         /// The plugin.
         plugin: Name,
@@ -394,16 +397,10 @@ pub enum PageError {
     },
 }
 
-/// Extracts a readable message from a panic payload.
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_owned()
-    }
-}
+/// Extracts a readable message from a panic payload; kept here for existing callers, the rule lives in
+/// [`crate::panic`]. Prefer [`Caught::from_payload`](crate::panic::Caught::from_payload), which also disposes
+/// of the payload without running its `Drop`.
+pub use crate::panic::message as panic_message;
 
 /// Normalises rendered HTML into a full document.
 ///
@@ -517,6 +514,22 @@ mod tests {
         let err = panicking.render_document(&cx()).unwrap_err();
         assert!(
             matches!(&err, PageError::Panicked { message, .. } if message == "boom"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_payload_whose_drop_panics_stays_inside_the_render() {
+        struct Bomb;
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                panic!("the payload's drop panicked");
+            }
+        }
+        let page = Page::new("orders", "Orders", |_| -> String { std::panic::panic_any(Bomb) });
+        let err = page.render_document(&cx()).unwrap_err();
+        assert!(
+            matches!(&err, PageError::Panicked { message, .. } if message == crate::panic::NON_STRING_PAYLOAD),
             "{err}"
         );
     }

@@ -6,19 +6,25 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use crate::name::Name;
+use crate::path::{self, PathError};
 
-/// The mount points of Zelavis in a host, normalised: each part starts with `/` (the version excepted), has no
-/// trailing `/`, no empty, `.` or `..` segment.
+/// The mount points of Zelavis in a host: a root (`/zelavis`), an API prefix (`/api`) and a version (`v1`).
+///
+/// Root and prefix are paths of the [path grammar](crate::path) (the root may also be `""` or `"/"`, to mount
+/// at the host's top level); the version is one path segment. Nothing is normalised: `"admin/"`, `"//api"` or
+/// `"/v2/"` are refused, not rewritten, so what a host writes is exactly what is mounted.
 ///
 /// ```
-/// use zelavis_core::paths::ApiPaths;
+/// use zelavis_core::paths::{ApiPaths, MountError};
 ///
 /// let paths = ApiPaths::default();
 /// assert_eq!(paths.base(), "/zelavis/api/v1");
 ///
-/// let custom = ApiPaths::new("admin/", "//api", "/v2/")?;
+/// let custom = ApiPaths::new("/admin", "/api", "v2")?;
 /// assert_eq!(custom.base(), "/admin/api/v2");
-/// # Ok::<(), zelavis_core::paths::PathError>(())
+/// assert_eq!(ApiPaths::new("/", "/api", "v1")?.base(), "/api/v1");
+/// assert!(matches!(ApiPaths::new("//evil.example", "/api", "v1"), Err(MountError::Invalid { part: "root", .. })));
+/// # Ok::<(), MountError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiPaths {
@@ -30,28 +36,24 @@ pub struct ApiPaths {
 /// Why a mount path is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
-pub enum PathError {
-    /// The path has a `.` or `..` segment.
-    #[error("{part} path {path:?} has a '.' or '..' segment")]
-    Traversal {
-        /// Which part: `root`, `prefix` or `version`.
+pub enum MountError {
+    /// The root or the prefix breaks the path grammar.
+    #[error("{part} mount path is invalid: {source}")]
+    Invalid {
+        /// Which part: `root` or `prefix`.
         part: &'static str,
-        /// The offending path.
-        path: String,
+        /// The rule it broke.
+        source: PathError,
     },
-    /// The path has a character that is not allowed in a mount path.
-    #[error("{part} path {path:?} has invalid character {ch:?}; use letters, digits, '-', '_', '.' and '/'")]
-    InvalidChar {
-        /// Which part.
-        part: &'static str,
-        /// The offending path.
-        path: String,
-        /// The character.
-        ch: char,
+    /// The version is not one path segment.
+    #[error("api version must be one path segment such as \"v1\": {source}")]
+    InvalidVersion {
+        /// The rule it broke (the error quotes `/<version>`).
+        source: PathError,
     },
-    /// The version is empty.
-    #[error("api version is empty")]
-    EmptyVersion,
+    /// The prefix is `/`: the API needs a prefix of its own.
+    #[error("api prefix is empty; write one such as \"/api\"")]
+    EmptyPrefix,
 }
 
 impl Default for ApiPaths {
@@ -65,16 +67,20 @@ impl Default for ApiPaths {
 }
 
 impl ApiPaths {
-    /// Mount paths from a root (`/zelavis`), an API prefix (`/api`) and a version (`v1`), normalised.
-    /// A root of `/` or `""` mounts Zelavis at the host's top level.
-    pub fn new(root: &str, prefix: &str, version: &str) -> Result<Self, PathError> {
-        let root = normalise("root", root)?;
-        let prefix = normalise("prefix", prefix)?;
-        let version = normalise("version", version)?;
-        let version = version.trim_start_matches('/');
-        if version.is_empty() {
-            return Err(PathError::EmptyVersion);
+    /// Mount paths from a root (`/zelavis`), an API prefix (`/api`) and a version (`v1`), checked against the
+    /// [path grammar](crate::path). A root of `/` or `""` mounts Zelavis at the host's top level.
+    pub fn new(root: &str, prefix: &str, version: &str) -> Result<Self, MountError> {
+        let root = if root.is_empty() || root == "/" {
+            ""
+        } else {
+            path::check(root).map_err(|source| MountError::Invalid { part: "root", source })?;
+            root
+        };
+        path::check(prefix).map_err(|source| MountError::Invalid { part: "prefix", source })?;
+        if prefix == "/" {
+            return Err(MountError::EmptyPrefix);
         }
+        path::check_segment(version).map_err(|source| MountError::InvalidVersion { source })?;
         Ok(Self {
             root: Arc::from(root),
             prefix: Arc::from(prefix),
@@ -113,31 +119,6 @@ impl fmt::Display for ApiPaths {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.base())
     }
-}
-
-fn normalise(part: &'static str, path: &str) -> Result<String, PathError> {
-    let mut out = String::with_capacity(path.len() + 1);
-    for segment in path.trim().split('/').filter(|s| !s.is_empty()) {
-        if segment == "." || segment == ".." {
-            return Err(PathError::Traversal {
-                part,
-                path: path.to_owned(),
-            });
-        }
-        if let Some(ch) = segment
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        {
-            return Err(PathError::InvalidChar {
-                part,
-                path: path.to_owned(),
-                ch,
-            });
-        }
-        out.push('/');
-        out.push_str(segment);
-    }
-    Ok(out)
 }
 
 /// Percent-encodes one path segment: everything but `A-Z a-z 0-9 - . _ ~` becomes `%XX` (uppercase hex).
@@ -181,23 +162,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn normalises_slashes() {
-        let p = ApiPaths::new(" /zelavis// ", "api", "v1").unwrap();
-        assert_eq!(p, ApiPaths::default());
+    fn good_mounts_are_taken_as_written() {
+        assert_eq!(ApiPaths::new("/zelavis", "/api", "v1").unwrap(), ApiPaths::default());
         assert_eq!(ApiPaths::new("/", "/api", "v1").unwrap().base(), "/api/v1");
+        assert_eq!(ApiPaths::new("", "/x/api", "v2.1").unwrap().base(), "/x/api/v2.1");
     }
 
     #[test]
-    fn refuses_traversal_and_odd_characters() {
+    fn refuses_anything_outside_the_grammar_instead_of_normalising() {
+        let root = |root: &str| ApiPaths::new(root, "/api", "v1").unwrap_err();
+        for bad in [
+            "/a/../b",
+            "/a/./b",
+            "//host/x",
+            "/a%2e",
+            "/a b",
+            "/a\0",
+            "/a\u{202e}",
+            "admin/",
+            "/admin/",
+            " /zelavis",
+        ] {
+            assert!(matches!(root(bad), MountError::Invalid { part: "root", .. }), "{bad}");
+        }
         assert!(matches!(
-            ApiPaths::new("/a/../b", "/api", "v1"),
-            Err(PathError::Traversal { part: "root", .. })
+            root("/a/../b"),
+            MountError::Invalid {
+                source: PathError::DotSegment { .. },
+                ..
+            }
         ));
         assert!(matches!(
-            ApiPaths::new("/a b", "/api", "v1"),
-            Err(PathError::InvalidChar { ch: ' ', .. })
+            ApiPaths::new("/", "//api", "v1"),
+            Err(MountError::Invalid { part: "prefix", .. })
         ));
-        assert_eq!(ApiPaths::new("/a", "/api", "/"), Err(PathError::EmptyVersion));
+        assert_eq!(ApiPaths::new("/", "/", "v1"), Err(MountError::EmptyPrefix));
+        for bad in ["", "/", "/v2/", "v1/x", "..", "v 1"] {
+            assert!(
+                matches!(ApiPaths::new("/", "/api", bad), Err(MountError::InvalidVersion { .. })),
+                "{bad}"
+            );
+        }
+        let huge = format!("/{}", "a".repeat(1 << 20));
+        let message = ApiPaths::new(&huge, "/api", "v1").unwrap_err().to_string();
+        assert!(message.len() < 300, "{message}");
     }
 
     #[test]

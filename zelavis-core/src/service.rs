@@ -348,6 +348,34 @@ mod tests {
     }
 
     #[test]
+    fn a_100k_deep_service_menu_is_a_typed_error_not_a_stack_overflow() {
+        let check = || {
+            let mut menu = Menu::new("leaf").path("/leaf");
+            for _ in 0..100_000 {
+                menu = Menu::new("n").item(menu);
+            }
+            let service = ServiceDef::new(name("deep")).menu(menu);
+            for result in [service.check_for_plugin(), service.check_for_core()] {
+                assert!(matches!(
+                    result,
+                    Err(ServiceError::Menu {
+                        problem: MenuProblem::TooDeep { .. },
+                        ..
+                    })
+                ));
+            }
+            let copy = service.clone();
+            drop((service, copy));
+        };
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(check)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
     fn values_are_typed() {
         let services = Services::new(vec![RegisteredService {
             service: ServiceDef::new(name("counter")).value(41_u32),

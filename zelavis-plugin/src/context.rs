@@ -7,14 +7,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use futures::FutureExt;
 use thiserror::Error;
 use zelavis_core::bus::{Subscription, SubscriptionKind};
 use zelavis_core::name::Name;
-use zelavis_core::page::panic_message;
+use zelavis_core::panic::catch_async;
 use zelavis_core::paths::ApiPaths;
 use zelavis_core::platform::PlatformSummary;
 use zelavis_core::service::{ServiceDef, ServiceError, ServiceRef, Services};
@@ -576,12 +574,12 @@ impl SetupContext {
         let span = tracing::info_span!("setup", plugin = %child.name(), parent = %self.plugin());
         let _entered = span.enter();
         let api: &mut (dyn std::any::Any + Send) = api;
-        let result = AssertUnwindSafe(setup.setup(api, &cx)).catch_unwind().await;
+        let result = catch_async(setup.setup(api, &cx)).await;
         let finished = cx.finish();
         match result {
             Ok(Ok(())) => Ok(finished.registrations),
             Ok(Err(error)) => Err(ChildFailure::Error(error.to_string())),
-            Err(payload) => Err(ChildFailure::Panicked(panic_message(payload.as_ref()))),
+            Err(caught) => Err(ChildFailure::Panicked(caught.into_message())),
         }
     }
 

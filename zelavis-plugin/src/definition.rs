@@ -9,7 +9,7 @@ use zelavis_core::address::PageAddress;
 use zelavis_core::contract::ContractVersion;
 use zelavis_core::menu::Menu;
 use zelavis_core::name::Name;
-use zelavis_core::page::{Page, PageError, PageId, RenderContext};
+use zelavis_core::page::{MAX_PAGE_ID_LEN, Page, PageError, PageId, RenderContext};
 
 use crate::context::SetupContext;
 use crate::dependency::Dependency;
@@ -166,9 +166,10 @@ impl PluginDef {
     /// Renders page `id` into a full HTML document. Unknown pages, render errors and render panics are typed
     /// errors.
     pub fn render_page(&self, id: &str) -> Result<String, PageError> {
+        // A page id has at most `MAX_PAGE_ID_LEN` bytes: a longer request is kept as a bounded prefix.
         let not_found = || PageError::NotFound {
             plugin: self.name().clone(),
-            page: id.to_owned(),
+            page: zelavis_core::quote::clip(id, 4 * MAX_PAGE_ID_LEN),
         };
         let page = self.inner.pages.iter().find(|p| p.id == id).ok_or_else(not_found)?;
         let page_id = PageId::parse(id).map_err(|_| not_found())?;
@@ -183,7 +184,8 @@ impl PluginDef {
     /// Runs the plugin's top-level setup against `cx` (a plugin without setup succeeds at once).
     ///
     /// Hosts call this; a panic inside the setup unwinds out of the returned future, so hosts wrap it with
-    /// `catch_unwind` (the registry does).
+    /// [`zelavis_core::panic::catch_async`] (the registry does): a bare `catch_unwind` that then drops the
+    /// payload lets a payload whose `Drop` panics escape.
     pub async fn run_setup(&self, cx: &SetupContext) -> Result<(), SetupError> {
         match &self.inner.setup {
             Some(SetupCode::Sync(setup)) => setup(cx),
@@ -193,7 +195,7 @@ impl PluginDef {
     }
 
     /// Runs the plugin's teardown hook, if it declared one (the runtime calls it on disable, before removing
-    /// what the plugin registered).
+    /// what the plugin registered). A panic unwinds out of it: hosts wrap it with [`zelavis_core::panic::catch`].
     pub fn run_teardown(&self) -> Result<(), SetupError> {
         self.inner.teardown.as_ref().map_or(Ok(()), |teardown| teardown())
     }
@@ -480,7 +482,7 @@ impl PluginBuilder {
             permissions: self.permissions,
             has_top_level_setup: self.setup.is_some(),
         };
-        let manifest = compile(draft).map_err(|problems| DefinitionError::new(self.name, problems))?;
+        let manifest = compile(draft).map_err(|problems| DefinitionError::new(&self.name, problems))?;
         let point_types = self
             .extension_points
             .iter()

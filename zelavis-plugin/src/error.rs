@@ -5,6 +5,7 @@ use std::fmt;
 use thiserror::Error;
 use zelavis_core::menu::MenuProblem;
 use zelavis_core::name::NameError;
+use zelavis_core::quote::{Quoted, quote};
 
 use crate::permission::Permission;
 
@@ -19,6 +20,9 @@ pub struct Problem {
 }
 
 /// The rules a plugin definition must follow.
+///
+/// Fields that hold text as the author wrote it (which may be of any length, since it has not passed a
+/// grammar) are bounded [`Quoted`] copies; messages quote at most 64 characters of any value.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ProblemKind {
@@ -26,18 +30,18 @@ pub enum ProblemKind {
     #[error("invalid name: {0}")]
     InvalidName(#[from] NameError),
     /// The plugin version is not semver.
-    #[error("version {value:?} is not a semver version: {reason}")]
+    #[error("version {value} is not a semver version: {reason}")]
     InvalidVersion {
-        /// The text.
-        value: String,
+        /// A bounded copy of the text.
+        value: Quoted,
         /// The parser's reason.
         reason: String,
     },
     /// A dependency requirement is not a semver requirement.
-    #[error("version requirement {value:?} is not a semver requirement: {reason}")]
+    #[error("version requirement {value} is not a semver requirement: {reason}")]
     InvalidVersionReq {
-        /// The text.
-        value: String,
+        /// A bounded copy of the text.
+        value: Quoted,
         /// The parser's reason.
         reason: String,
     },
@@ -45,44 +49,44 @@ pub enum ProblemKind {
     #[error(transparent)]
     Menu(#[from] MenuProblem),
     /// Two extension points share a name.
-    #[error("duplicate extension point {name:?} (first at {first})")]
+    #[error("duplicate extension point {name} (first at {first})")]
     DuplicateExtensionPoint {
-        /// The name.
-        name: String,
+        /// A bounded copy of the name.
+        name: Quoted,
         /// Where it first appeared.
         first: String,
     },
     /// An allow list names a plugin twice.
-    #[error("allow list names {name:?} twice (first at {first})")]
+    #[error("allow list names {name} twice (first at {first})")]
     DuplicateAllowedPlugin {
-        /// The name.
-        name: String,
+        /// A bounded copy of the name.
+        name: Quoted,
         /// Where it first appeared.
         first: String,
     },
     /// An `open` point with an allow list, which would have no effect.
     #[error(
-        "extension point {name:?} is open, so an allow list has no effect; remove it or make the point reviewed or private"
+        "extension point {name} is open, so an allow list has no effect; remove it or make the point reviewed or private"
     )]
     AllowListOnOpenPoint {
-        /// The point.
-        name: String,
+        /// A bounded copy of the point's name.
+        name: Quoted,
     },
     /// A typed handle of another plugin used to declare a point.
-    #[error("extension point handle {extension_point:?} belongs to plugin {owner:?}, not to {plugin:?}")]
+    #[error("extension point handle {extension_point} belongs to plugin {owner}, not to {plugin}")]
     ForeignExtensionPoint {
-        /// The point.
-        extension_point: String,
-        /// The handle's plugin.
-        owner: String,
-        /// The plugin being defined.
-        plugin: String,
+        /// A bounded copy of the point's name.
+        extension_point: Quoted,
+        /// A bounded copy of the handle's plugin.
+        owner: Quoted,
+        /// A bounded copy of the plugin being defined.
+        plugin: Quoted,
     },
     /// A child that extends one of its own points.
-    #[error("plugin {plugin:?} extends itself; a child plugin extends another plugin")]
+    #[error("plugin {plugin} extends itself; a child plugin extends another plugin")]
     ExtendsSelf {
-        /// The plugin.
-        plugin: String,
+        /// A bounded copy of the plugin's name.
+        plugin: Quoted,
     },
     /// A child that declares extension points.
     #[error("a child plugin cannot declare extension points: it runs inside its parent's setup, which owns the points")]
@@ -96,16 +100,16 @@ pub enum ProblemKind {
     )]
     ChildWithTopLevelSetup,
     /// A dependency on the plugin itself.
-    #[error("plugin {plugin:?} depends on itself")]
+    #[error("plugin {plugin} depends on itself")]
     DependsOnSelf {
-        /// The plugin.
-        plugin: String,
+        /// A bounded copy of the plugin's name.
+        plugin: Quoted,
     },
     /// Two dependencies on the same plugin.
-    #[error("duplicate dependency on {name:?} (first at {first})")]
+    #[error("duplicate dependency on {name} (first at {first})")]
     DuplicateDependency {
-        /// The plugin depended upon.
-        name: String,
+        /// A bounded copy of the plugin depended upon.
+        name: Quoted,
         /// Where it first appeared.
         first: String,
     },
@@ -116,10 +120,10 @@ pub enum ProblemKind {
         permission: Permission,
     },
     /// A manifest page URL that is not the page's address.
-    #[error("page url {found:?} is not the page's address {expected:?}")]
+    #[error("page url {found} is not the page's address {}", quote(expected))]
     PageUrlMismatch {
-        /// The URL given.
-        found: String,
+        /// A bounded copy of the URL given.
+        found: Quoted,
         /// The page's address.
         expected: String,
     },
@@ -141,17 +145,26 @@ pub enum ProblemKind {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub struct DefinitionError {
-    plugin: String,
+    plugin: Quoted,
     problems: Vec<Problem>,
 }
 
 impl DefinitionError {
-    pub(crate) fn new(plugin: String, problems: Vec<Problem>) -> Self {
-        Self { plugin, problems }
+    pub(crate) fn new(plugin: &str, problems: Vec<Problem>) -> Self {
+        Self {
+            plugin: Quoted::new(plugin),
+            problems,
+        }
     }
 
-    /// The plugin's name as written.
+    /// The plugin's name as written: all of it, or its first 64 characters when it was longer (see
+    /// [`plugin_quoted`](Self::plugin_quoted)).
     pub fn plugin(&self) -> &str {
+        self.plugin.kept()
+    }
+
+    /// The plugin's name as written, as a bounded quote that knows the original length.
+    pub fn plugin_quoted(&self) -> &Quoted {
         &self.plugin
     }
 
@@ -166,7 +179,7 @@ impl fmt::Display for DefinitionError {
         let n = self.problems.len();
         write!(
             f,
-            "plugin {:?} has {n} definition problem{}:",
+            "plugin {} has {n} definition problem{}:",
             self.plugin,
             if n == 1 { "" } else { "s" }
         )?;

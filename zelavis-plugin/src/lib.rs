@@ -35,7 +35,7 @@ pub mod prelude {
     pub use crate::error::{DefinitionError, Problem, ProblemKind};
     pub use crate::extension::{AttachError, Extends, ExtensionPoint, ExtensionPointRef, Policy};
     pub use crate::manifest::{ManifestError, PluginManifest};
-    pub use crate::migration::Migration;
+    pub use crate::migration::{Migration, MigrationIdError};
     pub use crate::permission::{Permission, PermissionMode};
     pub use crate::route::{Route, RouteError, RouteRequest, RouteResponse};
     pub use crate::setup::{ChildSetup, Setup, SetupError};

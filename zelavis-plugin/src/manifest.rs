@@ -8,6 +8,7 @@ use zelavis_core::contract::ContractVersion;
 use zelavis_core::menu::Menu;
 use zelavis_core::name::Name;
 use zelavis_core::page::PageEntry;
+use zelavis_core::quote::clip;
 
 use crate::dependency::Dependency;
 use crate::error::DefinitionError;
@@ -75,11 +76,18 @@ pub struct PluginManifest {
     pub permissions: Vec<Permission>,
 }
 
+/// Longest JSON path kept in a [`ManifestError::Json`], in bytes (a path can hold an unknown key as written).
+pub const MAX_JSON_PATH_LEN: usize = 256;
+
+/// Longest reason kept in a [`ManifestError::Json`], in bytes (serde's reasons can quote a whole value).
+pub const MAX_REASON_LEN: usize = 512;
+
 /// Why a manifest was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ManifestError {
-    /// The JSON is malformed or does not have the manifest's shape.
+    /// The JSON is malformed or does not have the manifest's shape. `path` and `reason` are cut to
+    /// [`MAX_JSON_PATH_LEN`] and [`MAX_REASON_LEN`] bytes (with `…`), since both can embed outside text.
     #[error("manifest JSON is invalid at {path} (line {line}, column {column}): {reason}")]
     Json {
         /// The JSON path of the offending value, e.g. `extension_points[0].policy`.
@@ -103,8 +111,8 @@ impl PluginManifest {
     /// JSON path; when the shape is right, every rule violation is reported, each with its path.
     pub fn from_json(text: &str) -> Result<Self, ManifestError> {
         let json_error = |path: String, inner: &serde_json::Error| ManifestError::Json {
-            path,
-            reason: strip_position(&inner.to_string()),
+            path: clip(&path, MAX_JSON_PATH_LEN),
+            reason: clip(&strip_position(&inner.to_string()), MAX_REASON_LEN),
             line: inner.line(),
             column: inner.column(),
         };
@@ -122,9 +130,8 @@ impl PluginManifest {
         })?;
         deserializer.end().map_err(|e| json_error("$".to_owned(), &e))?;
         let schema = manifest.schema.clone();
-        let name = manifest.name.to_string();
-        let mut checked =
-            compile(Draft::of_manifest(&manifest)).map_err(|problems| DefinitionError::new(name, problems))?;
+        let mut checked = compile(Draft::of_manifest(&manifest))
+            .map_err(|problems| DefinitionError::new(manifest.name.as_str(), problems))?;
         checked.schema = schema;
         Ok(checked)
     }
@@ -133,7 +140,7 @@ impl PluginManifest {
     pub fn validate(&self) -> Result<(), DefinitionError> {
         compile(Draft::of_manifest(self))
             .map(drop)
-            .map_err(|problems| DefinitionError::new(self.name.to_string(), problems))
+            .map_err(|problems| DefinitionError::new(self.name.as_str(), problems))
     }
 
     /// Whether this is a child plugin.

@@ -3,15 +3,13 @@
 
 use std::fmt;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::FutureExt;
 use http::{Method, Request, Response};
 use thiserror::Error;
-use zelavis_core::menu::check_path;
-use zelavis_core::page::panic_message;
+use zelavis_core::panic::catch_async;
+use zelavis_core::path::{PathError, check_route};
 
 /// The request type routes receive.
 pub type RouteRequest = Request<Vec<u8>>;
@@ -38,14 +36,9 @@ pub enum RouteError {
         /// The panic message.
         message: String,
     },
-    /// The route path is not valid.
-    #[error("route path {path:?} is invalid: {reason}")]
-    InvalidPath {
-        /// The path.
-        path: String,
-        /// Why.
-        reason: String,
-    },
+    /// The route path breaks the [path grammar](zelavis_core::path).
+    #[error("invalid route path: {0}")]
+    InvalidPath(#[from] PathError),
 }
 
 /// A route handler. Closures `Fn(RouteRequest) -> impl Future<Output = Result<RouteResponse, String>>` implement
@@ -89,7 +82,8 @@ pub struct Route {
 }
 
 impl Route {
-    /// A route; the path must start with `/` and contain no `..`, whitespace, `?` or `#`.
+    /// A route. Its path follows the [path grammar](zelavis_core::path) with route parameters: e.g.
+    /// `/orders`, `/orders/{id}`, `/files/{*rest}`.
     pub fn new<F, Fut>(method: Method, path: impl Into<String>, handler: F) -> Result<Self, RouteError>
     where
         F: Fn(RouteRequest) -> Fut + Send + Sync + 'static,
@@ -105,10 +99,7 @@ impl Route {
         handler: impl RouteHandler,
     ) -> Result<Self, RouteError> {
         let path = path.into();
-        check_path(&path).map_err(|problem| RouteError::InvalidPath {
-            path: path.clone(),
-            reason: problem.to_string(),
-        })?;
+        check_route(&path)?;
         Ok(Self {
             method,
             path,
@@ -128,15 +119,15 @@ impl Route {
 
     /// Calls the handler; an error or a panic becomes a [`RouteError`], never an unwind.
     pub async fn call(&self, request: RouteRequest) -> Result<RouteResponse, RouteError> {
-        match AssertUnwindSafe(self.handler.call(request)).catch_unwind().await {
+        match catch_async(self.handler.call(request)).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(message)) => Err(RouteError::Failed {
                 route: self.to_string(),
                 message,
             }),
-            Err(payload) => Err(RouteError::Panicked {
+            Err(caught) => Err(RouteError::Panicked {
                 route: self.to_string(),
-                message: panic_message(payload.as_ref()),
+                message: caught.into_message(),
             }),
         }
     }
@@ -175,14 +166,54 @@ mod tests {
     }
 
     #[test]
-    fn paths_are_checked() {
-        assert!(Route::new(Method::GET, "orders", |_| async { Ok(RouteResponse::new(vec![])) }).is_err());
-        assert!(Route::new(Method::GET, "/a/../b", |_| async { Ok(RouteResponse::new(vec![])) }).is_err());
-        assert!(
-            Route::new(Method::GET, "/orders/{id}", |_| async {
-                Ok(RouteResponse::new(vec![]))
-            })
-            .is_ok()
-        );
+    fn a_payload_whose_drop_panics_stays_inside_the_call() {
+        struct Bomb;
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                panic!("the payload's drop panicked");
+            }
+        }
+        let eager = Route::new(
+            Method::GET,
+            "/a",
+            |_| -> futures::future::Ready<Result<RouteResponse, String>> { std::panic::panic_any(Bomb) },
+        )
+        .unwrap();
+        let polled = Route::new(Method::GET, "/b", |_| async {
+            futures::future::ready(()).await;
+            std::panic::panic_any::<Bomb>(Bomb)
+        })
+        .unwrap();
+        for route in [eager, polled] {
+            assert!(matches!(
+                block_on(route.call(Request::new(vec![]))),
+                Err(RouteError::Panicked { message, .. }) if message == zelavis_core::panic::NON_STRING_PAYLOAD
+            ));
+        }
+    }
+
+    #[test]
+    fn paths_follow_the_path_grammar_with_parameters() {
+        let route = |path: &str| Route::new(Method::GET, path, |_| async { Ok(RouteResponse::new(vec![])) });
+        for ok in ["/", "/orders", "/orders/{id}", "/files/{*rest}"] {
+            assert!(route(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "orders",
+            "/a/../b",
+            "/a/./b",
+            "//host/x",
+            "/%2e%2e",
+            "/a\0",
+            "/a\u{202e}b",
+            "/javascript:x",
+            "/:id",
+            "/{*rest}/x",
+        ] {
+            assert!(matches!(route(bad), Err(RouteError::InvalidPath(_))), "{bad}");
+        }
+        let error = route(&format!("/{}", "a".repeat(1 << 20))).unwrap_err();
+        assert!(matches!(error, RouteError::InvalidPath(PathError::TooLong { .. })));
+        assert!(error.to_string().len() < 300);
     }
 }

@@ -8,6 +8,7 @@ use std::marker::PhantomData;
 use async_trait::async_trait;
 use thiserror::Error;
 use zelavis_core::name::Name;
+use zelavis_core::quote::quote;
 use zelavis_core::service::ServiceError;
 
 use crate::context::{ExtendError, SetupContext};
@@ -47,7 +48,7 @@ pub enum SetupError {
         route: String,
     },
     /// The same migration id registered twice.
-    #[error("plugin {plugin:?} registers migration {id:?} twice")]
+    #[error("plugin {plugin:?} registers migration {} twice", quote(id))]
     DuplicateMigration {
         /// The plugin.
         plugin: Name,
@@ -121,8 +122,8 @@ impl From<crate::route::RouteError> for SetupError {
     }
 }
 
-impl From<crate::migration::InvalidMigrationId> for SetupError {
-    fn from(error: crate::migration::InvalidMigrationId) -> Self {
+impl From<crate::migration::MigrationIdError> for SetupError {
+    fn from(error: crate::migration::MigrationIdError) -> Self {
         SetupError::other(error)
     }
 }

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use semver::{Version, VersionReq};
 use zelavis_core::address::PageAddress;
 use zelavis_core::contract::ContractVersion;
-use zelavis_core::menu::{Menu, MenuOwner, validate_menu};
+use zelavis_core::menu::{MAX_MENU_DEPTH, Menu, MenuOwner, validate_menu};
 use zelavis_core::name::Name;
 use zelavis_core::page::{MenuPage, PageEntry, PageId};
+use zelavis_core::quote::Quoted;
 
 use crate::dependency::Dependency;
 use crate::error::{Problem, ProblemKind};
@@ -105,7 +106,7 @@ pub(crate) fn compile<P: MenuPage>(draft: Draft<'_, P>) -> Result<PluginManifest
             p.push(
                 "version",
                 ProblemKind::InvalidVersion {
-                    value: draft.version.clone(),
+                    value: Quoted::new(&draft.version),
                     reason: e.to_string(),
                 },
             );
@@ -164,7 +165,7 @@ fn points<P>(p: &mut Problems, draft: &Draft<'_, P>) -> Vec<ExtensionPoint> {
         let name = p.name(format!("{at}.name"), &point.name);
         if let Some(first) = Problems::first(&mut seen, &point.name, &format!("{at}.name")) {
             let kind = ProblemKind::DuplicateExtensionPoint {
-                name: point.name.clone(),
+                name: Quoted::new(&point.name),
                 first: first.clone(),
             };
             p.push(format!("{at}.name"), kind);
@@ -175,9 +176,9 @@ fn points<P>(p: &mut Problems, draft: &Draft<'_, P>) -> Vec<ExtensionPoint> {
             p.push(
                 at.clone(),
                 ProblemKind::ForeignExtensionPoint {
-                    extension_point: point.name.clone(),
-                    owner: owner.to_owned(),
-                    plugin: draft.name.clone(),
+                    extension_point: Quoted::new(&point.name),
+                    owner: Quoted::new(owner),
+                    plugin: Quoted::new(&draft.name),
                 },
             );
         }
@@ -185,7 +186,7 @@ fn points<P>(p: &mut Problems, draft: &Draft<'_, P>) -> Vec<ExtensionPoint> {
             p.push(
                 format!("{at}.allowed_plugins"),
                 ProblemKind::AllowListOnOpenPoint {
-                    name: point.name.clone(),
+                    name: Quoted::new(&point.name),
                 },
             );
         }
@@ -195,7 +196,7 @@ fn points<P>(p: &mut Problems, draft: &Draft<'_, P>) -> Vec<ExtensionPoint> {
             let here = format!("{at}.allowed_plugins[{j}]");
             if let Some(first) = Problems::first(&mut seen_allowed, child, &here) {
                 let kind = ProblemKind::DuplicateAllowedPlugin {
-                    name: child.clone(),
+                    name: Quoted::new(child),
                     first: first.clone(),
                 };
                 p.push(here.clone(), kind);
@@ -219,7 +220,7 @@ fn extends<P>(p: &mut Problems, draft: &Draft<'_, P>) -> Option<Extends> {
         p.push(
             "extends.plugin",
             ProblemKind::ExtendsSelf {
-                plugin: draft.name.clone(),
+                plugin: Quoted::new(&draft.name),
             },
         );
     }
@@ -249,13 +250,13 @@ fn dependencies<P>(p: &mut Problems, draft: &Draft<'_, P>) -> Vec<Dependency> {
             p.push(
                 at.clone(),
                 ProblemKind::DependsOnSelf {
-                    plugin: draft.name.clone(),
+                    plugin: Quoted::new(&draft.name),
                 },
             );
         }
         if let Some(first) = Problems::first(&mut seen, plugin, &at) {
             let kind = ProblemKind::DuplicateDependency {
-                name: plugin.clone(),
+                name: Quoted::new(plugin),
                 first: first.clone(),
             };
             p.push(at.clone(), kind);
@@ -269,7 +270,7 @@ fn dependencies<P>(p: &mut Problems, draft: &Draft<'_, P>) -> Vec<Dependency> {
                     p.push(
                         format!("dependencies[{i}].version"),
                         ProblemKind::InvalidVersionReq {
-                            value: text.clone(),
+                            value: Quoted::new(text),
                             reason: e.to_string(),
                         },
                     );
@@ -294,20 +295,27 @@ fn check_urls<P: MenuPage>(p: &mut Problems, plugin: &Name, menu: &Menu<P>, at: 
     if menu.pages().all(|page| page.url().is_none()) {
         return;
     }
-    if let Some(page) = &menu.page
-        && let (Some(found), Some(expected)) = (page.url(), address(plugin, page.id()))
-        && found != expected
-    {
-        p.push(
-            format!("{at}.page.url"),
-            ProblemKind::PageUrlMismatch {
-                found: found.to_owned(),
-                expected,
-            },
-        );
-    }
-    for (i, item) in menu.items.iter().enumerate() {
-        check_urls(p, plugin, item, &format!("{at}.items[{i}]"));
+    // Depth first, in menu order, without recursion; each entry carries its location and depth. Entries
+    // past the depth limit were refused already (`MenuProblem::TooDeep`) and are not walked.
+    let mut stack = vec![(menu, at.to_owned(), 1)];
+    while let Some((node, here, depth)) = stack.pop() {
+        if let Some(page) = &node.page
+            && let (Some(found), Some(expected)) = (page.url(), address(plugin, page.id()))
+            && found != expected
+        {
+            p.push(
+                format!("{here}.page.url"),
+                ProblemKind::PageUrlMismatch {
+                    found: Quoted::new(found),
+                    expected,
+                },
+            );
+        }
+        if depth < MAX_MENU_DEPTH {
+            for (i, item) in node.items.iter().enumerate().rev() {
+                stack.push((item, format!("{here}.items[{i}]"), depth + 1));
+            }
+        }
     }
 }
 

@@ -79,6 +79,33 @@ fn children_run_in_order_and_failures_are_isolated() {
     assert!(finished.children[1].outcome.is_err());
 }
 
+/// A panic payload whose own `Drop` panics: dropping it at the boundary would unwind past `extend`.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!("the payload's drop panicked");
+    }
+}
+
+#[test]
+fn a_child_panicking_with_a_payload_whose_drop_panics_is_contained() {
+    let bomb = PluginDef::builder("bomb")
+        .extends(PAYMENTS.with_setup(|_, _| std::panic::panic_any(Bomb)))
+        .build()
+        .unwrap();
+    let cx = SetupContext::builder(&shop())
+        .children(n("payments"), vec![bomb, provider("stripe")])
+        .build();
+    let mut api = PaymentsApi::default();
+    let report = block_on(cx.extend(&PAYMENTS, &mut api)).unwrap();
+    assert_eq!(report.applied, [n("stripe")]);
+    assert!(matches!(
+        &report.failed[..],
+        [(child, ChildFailure::Panicked(m))] if child == "bomb" && m == zelavis_core::panic::NON_STRING_PAYLOAD
+    ));
+}
+
 #[test]
 fn extend_errors_are_typed() {
     let cx = SetupContext::builder(&shop()).build();

@@ -1,5 +1,7 @@
 //! Every rule of `PluginDef::build` and `PluginManifest::from_json`, each reported with its path.
 
+use std::fmt::Write as _;
+
 use zelavis_plugin::prelude::*;
 
 #[derive(Default)]
@@ -284,4 +286,142 @@ fn a_child_setup_fills_the_parent_api() {
         .unwrap();
     assert!(stripe.is_child());
     let _ = PaymentsApi::default().providers;
+}
+
+/// A menu `levels` deep, each entry with its own path and page.
+fn nested(levels: usize) -> Menu {
+    let mut menu = Menu::new("leaf")
+        .path(format!("/l{levels}"))
+        .page(page(&format!("p{levels}")));
+    for level in (1..levels).rev() {
+        menu = Menu::new(format!("n{level}"))
+            .path(format!("/l{level}"))
+            .page(page(&format!("p{level}")))
+            .item(menu);
+    }
+    menu
+}
+
+/// The same menu as manifest JSON, written by hand (serialising a too-deep menu is refused).
+fn nested_json(levels: usize) -> String {
+    let mut menu = String::new();
+    for level in 1..=levels {
+        write!(
+            menu,
+            r#"{{"title": "n{level}", "path": "/l{level}", "page": {{"id": "p{level}", "title": "Title"}}"#
+        )
+        .unwrap();
+        if level < levels {
+            menu.push_str(r#", "items": ["#);
+        }
+    }
+    for level in (1..=levels).rev() {
+        menu.push('}');
+        if level > 1 {
+            menu.push(']');
+        }
+    }
+    format!(r#"{{"name": "deep", "version": "1.0.0", "menu": {menu}}}"#)
+}
+
+fn too_deep_at() -> String {
+    format!("menu{}", ".items[0]".repeat(MAX_MENU_DEPTH))
+}
+
+#[test]
+fn a_menu_exactly_at_the_depth_limit_round_trips_through_the_manifest_json() {
+    let def = PluginDef::builder("deep")
+        .version("1.0.0")
+        .menu(nested(MAX_MENU_DEPTH))
+        .build()
+        .unwrap();
+    assert_eq!(def.pages().len(), MAX_MENU_DEPTH);
+    let json = serde_json::to_string(def.manifest()).unwrap();
+    assert_eq!(&PluginManifest::from_json(&json).unwrap(), def.manifest());
+    let hand_written = PluginManifest::from_json(&nested_json(MAX_MENU_DEPTH)).unwrap();
+    assert_eq!(hand_written.menu.as_ref().map(Menu::depth), Some(MAX_MENU_DEPTH));
+}
+
+#[test]
+fn one_level_past_the_limit_is_refused_at_its_path() {
+    let too_deep = vec![(
+        too_deep_at(),
+        ProblemKind::Menu(MenuProblem::TooDeep { max: MAX_MENU_DEPTH }),
+    )];
+    let built = PluginDef::builder("deep").menu(nested(MAX_MENU_DEPTH + 1)).build();
+    assert_eq!(problems(built), too_deep);
+
+    let Err(ManifestError::Definition(error)) = PluginManifest::from_json(&nested_json(MAX_MENU_DEPTH + 1)) else {
+        panic!("expected a definition error");
+    };
+    let found: Vec<(String, ProblemKind)> = error
+        .problems()
+        .iter()
+        .map(|p| (p.at.clone(), p.kind.clone()))
+        .collect();
+    assert_eq!(found, too_deep);
+}
+
+#[test]
+fn json_nested_past_serde_json_s_recursion_limit_is_a_json_error() {
+    assert!(matches!(
+        PluginManifest::from_json(&nested_json(100)),
+        Err(ManifestError::Json { .. })
+    ));
+}
+
+#[test]
+fn a_100k_deep_menu_is_a_typed_error_from_build_not_an_abort() {
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let mut menu = Menu::new("leaf").path("/leaf").page(page("leaf"));
+            for _ in 0..100_000 {
+                menu = Menu::new("n").item(menu);
+            }
+            let kept = menu.clone();
+            let result = PluginDef::builder("deep").menu(menu).build();
+            assert_eq!(
+                problems(result),
+                [(
+                    too_deep_at(),
+                    ProblemKind::Menu(MenuProblem::TooDeep { max: MAX_MENU_DEPTH })
+                )]
+            );
+            drop(kept);
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+#[test]
+fn errors_quote_a_bounded_prefix_of_huge_inputs() {
+    let huge = "x".repeat(10 << 20);
+    let built = PluginDef::builder(huge.clone())
+        .version(huge.clone())
+        .dependency(huge.clone(), Some(&huge))
+        .extension_point(
+            ExtensionPointDecl::new(huge.clone())
+                .policy(Policy::Open)
+                .allow(huge.clone()),
+        )
+        .build()
+        .unwrap_err();
+    let message = built.to_string();
+    assert!(message.len() < 4_000, "{} bytes", message.len());
+    assert_eq!(built.plugin_quoted().len(), 10 << 20);
+
+    let manifests = [
+        format!(r#"{{"name": "shop", "version": "1.0.0", "{huge}": 1}}"#),
+        format!(r#"{{"name": "{huge}", "version": "1.0.0"}}"#),
+        format!(r#"{{"name": "shop", "version": "{huge}"}}"#),
+        format!(r#"{{"name": "shop", "version": "1.0.0", "contract": "{huge}"}}"#),
+        format!(r#"{{"name": "shop", "version": "1.0.0", "description": 1, "x": "{huge}"}}"#),
+        format!(r#"{{"name": "shop", "version": "1.0.0", "menu": {{"title": "t", "path": "/{huge}"}}}}"#),
+    ];
+    for text in manifests {
+        let message = PluginManifest::from_json(&text).unwrap_err().to_string();
+        assert!(message.len() < 2_000, "{} bytes: {}", message.len(), &message[..200]);
+    }
 }

@@ -5,16 +5,39 @@
 //! status. A [`Catalog`] is a set of entries with unique names, built with [`Catalog::new`] or read from JSON
 //! with [`Catalog::from_json`].
 //!
-//! # Defaults and claims
+//! # Defaults, claims and grants
 //!
 //! An entry's [`review`](CatalogEntry::review) status and [`verified`](CatalogEntry::verified) flag default by
 //! its [`Source`]: an `official` (or `built-in`) entry is `official` and verified; a `premium` entry is
 //! `reviewed`; a `community` (or `private`) entry is `unreviewed` and not verified. The same defaults apply to
 //! [`CatalogEntry::new`] and to JSON fields that are absent.
 //!
-//! A `community` entry cannot vouch for itself: building a catalog refuses one that claims `verified: true`
-//! ([`CatalogError::CommunityVerified`]) or the `official` review status ([`CatalogError::CommunityOfficial`]).
+//! An entry cannot vouch for itself, whatever its source: `verified: true` or review status `official` beyond
+//! its source's default is a **claim**, and only the catalog's owner can grant it. The owner is the host code
+//! that builds the catalog: it passes [`Grants`] to [`Catalog::with_grants`] or
+//! [`Catalog::from_json_with_grants`]. A grant *sets* the flag or status; a claim without a grant is refused
+//! ([`CatalogError::UngrantedClaim`]). JSON (from a file, a feed, an upload) can never grant anything, so a
+//! `premium` or `private` entry that writes `"verified": true` is refused like a `community` one.
+//!
+//! ```
+//! use zelavis_registry::catalog::{Claim, Grants};
+//! use zelavis_registry::prelude::*;
+//!
+//! let text = r#"{ "entries": [{ "name": "acme-pay", "source": "premium", "verified": true }] }"#;
+//! assert!(matches!(Catalog::from_json(text), Err(CatalogError::UngrantedClaim { claim: Claim::Verified, .. })));
+//!
+//! let grants = Grants::new().verified(Name::parse("acme-pay")?);
+//! let catalog = Catalog::from_json_with_grants(text, &grants)?;
+//! assert!(catalog.get("acme-pay").is_some_and(|entry| entry.verified));
+//! // What a catalog was granted is what it needs to read its own JSON back.
+//! assert_eq!(Catalog::from_json_with_grants(&catalog.to_json(), &catalog.grants())?, catalog);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Every list is checked for duplicates: entry names, an entry's versions (in linear time, with a hash set)
+//! and the keys of its `links` (a JSON object whose repeated key would otherwise silently keep the last).
 
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 
 use indexmap::IndexMap;
@@ -25,6 +48,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use zelavis_core::contract::ContractVersion;
 use zelavis_core::name::Name;
+use zelavis_core::quote::{Quoted, clip};
 
 use crate::json;
 use crate::source::Source;
@@ -130,7 +154,7 @@ impl Compatibility {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(from = "RawCatalogEntry")]
+#[serde(try_from = "RawCatalogEntry")]
 #[non_exhaustive]
 pub struct CatalogEntry {
     /// The plugin's name (the key of the catalog).
@@ -215,18 +239,19 @@ struct RawCatalogEntry {
     /// The licence, e.g. an SPDX expression.
     #[serde(default)]
     license: Option<String>,
-    /// Named links → URL.
+    /// Named links → URL; a name given twice is refused.
     #[serde(default)]
-    links: IndexMap<String, String>,
+    #[schemars(with = "IndexMap<String, String>")]
+    links: Links,
     /// Marketplace tags.
     #[serde(default)]
     tags: Vec<String>,
     /// Where the plugin comes from.
     source: Source,
-    /// How far the platform vouches for it (default by source).
+    /// How far the platform vouches for it (default by source; only the catalog's owner grants `official`).
     #[serde(default)]
     review: Option<ReviewStatus>,
-    /// Whether the publisher is verified (default by source; a community entry may not claim it).
+    /// Whether the publisher is verified (default by source; only the catalog's owner grants more).
     #[serde(default)]
     verified: Option<bool>,
     /// What it is compatible with.
@@ -246,8 +271,58 @@ struct RawCatalogEntry {
     signing_key_id: Option<String>,
 }
 
-impl From<RawCatalogEntry> for CatalogEntry {
-    fn from(raw: RawCatalogEntry) -> Self {
+/// The `links` object as written, every key kept in order, so a repeated key can be refused rather than
+/// silently replaced by the last.
+#[derive(Default)]
+struct Links(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Links {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Links;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of link names to URLs")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Links, A::Error> {
+                let mut links = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+                while let Some(pair) = map.next_entry::<String, String>()? {
+                    links.push(pair);
+                }
+                Ok(Links(links))
+            }
+        }
+
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+/// A link name given twice in one entry's `links` (the entry's position is not known yet).
+#[derive(Debug)]
+struct DuplicateLinkName(Quoted);
+
+impl fmt::Display for DuplicateLinkName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "links name {} twice", self.0)
+    }
+}
+
+impl TryFrom<RawCatalogEntry> for CatalogEntry {
+    type Error = DuplicateLinkName;
+
+    fn try_from(raw: RawCatalogEntry) -> Result<Self, Self::Error> {
+        let mut links = IndexMap::with_capacity(raw.links.0.len());
+        for (name, url) in raw.links.0 {
+            match links.entry(name) {
+                Entry::Occupied(taken) => return Err(DuplicateLinkName(Quoted::new(taken.key()))),
+                Entry::Vacant(slot) => {
+                    slot.insert(url);
+                }
+            }
+        }
         let mut entry = CatalogEntry::new(raw.name, raw.source);
         if let Some(title) = raw.title {
             entry.title = title;
@@ -258,14 +333,14 @@ impl From<RawCatalogEntry> for CatalogEntry {
         if let Some(verified) = raw.verified {
             entry.verified = verified;
         }
-        CatalogEntry {
+        Ok(CatalogEntry {
             specifier: raw.specifier,
             publisher: raw.publisher,
             summary: raw.summary,
             description: raw.description,
             versions: raw.versions,
             license: raw.license,
-            links: raw.links,
+            links,
             tags: raw.tags,
             compatibility: raw.compatibility,
             tier_minimum: raw.tier_minimum,
@@ -273,7 +348,7 @@ impl From<RawCatalogEntry> for CatalogEntry {
             deprecated: raw.deprecated,
             signing_key_id: raw.signing_key_id,
             ..entry
-        }
+        })
     }
 }
 
@@ -368,13 +443,15 @@ impl CatalogEntry {
         self
     }
 
-    /// Sets the review status (a `community` entry may not claim `official`: [`Catalog::new`] refuses it).
+    /// Sets the review status. Status `official` beyond the source's default is a claim: building the catalog
+    /// refuses it unless the owner [grants](Grants::official) it.
     pub fn review(mut self, review: ReviewStatus) -> Self {
         self.review = review;
         self
     }
 
-    /// Sets the `verified` flag (a `community` entry may not claim it: [`Catalog::new`] refuses it).
+    /// Sets the `verified` flag. `true` beyond the source's default is a claim: building the catalog refuses it
+    /// unless the owner [grants](Grants::verified) it.
     pub fn verified(mut self, verified: bool) -> Self {
         self.verified = verified;
         self
@@ -440,32 +517,115 @@ impl CatalogEntry {
         self.review == ReviewStatus::Blocked
     }
 
-    /// Checks the entry's own rules; `position` is only used to name it in errors.
-    fn check(&self, position: usize) -> Result<(), CatalogError> {
-        if self.source == Source::Community {
-            if self.verified {
-                return Err(CatalogError::CommunityVerified {
-                    name: self.name.clone(),
-                    position,
-                });
-            }
-            if self.review == ReviewStatus::Official {
-                return Err(CatalogError::CommunityOfficial {
-                    name: self.name.clone(),
-                    position,
-                });
-            }
+    /// Applies the owner's `grants`, then checks the entry's own rules; `position` is only used to name it in
+    /// errors.
+    fn grant_and_check(&mut self, position: usize, grants: &Grants) -> Result<(), CatalogError> {
+        if grants.verified.contains(&self.name) {
+            self.verified = true;
         }
-        for (i, version) in self.versions.iter().enumerate() {
-            if self.versions[..i].contains(version) {
-                return Err(CatalogError::DuplicateVersion {
-                    name: self.name.clone(),
-                    position,
-                    version: version.clone(),
-                });
-            }
+        if grants.official.contains(&self.name) {
+            self.review = ReviewStatus::Official;
+        }
+        let ungranted = |claim| CatalogError::UngrantedClaim {
+            name: self.name.clone(),
+            position,
+            entry_source: self.source,
+            claim,
+        };
+        if self.verified && !Self::default_verified(self.source) && !grants.verified.contains(&self.name) {
+            return Err(ungranted(Claim::Verified));
+        }
+        if self.review == ReviewStatus::Official
+            && ReviewStatus::default_for(self.source) != ReviewStatus::Official
+            && !grants.official.contains(&self.name)
+        {
+            return Err(ungranted(Claim::Official));
+        }
+        // Linear: one hash set, not a scan of the versions before each one.
+        let mut seen = HashSet::with_capacity(self.versions.len());
+        if let Some(version) = self.versions.iter().find(|version| !seen.insert(*version)) {
+            return Err(CatalogError::DuplicateVersion {
+                name: self.name.clone(),
+                position,
+                version: version.clone(),
+            });
         }
         Ok(())
+    }
+}
+
+/// A claim only the catalog's owner can grant (see [defaults, claims and grants](self#defaults-claims-and-grants)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Claim {
+    /// `verified: true`.
+    Verified,
+    /// Review status `official`.
+    Official,
+}
+
+impl fmt::Display for Claim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Claim::Verified => "\"verified\"",
+            Claim::Official => "review status \"official\"",
+        })
+    }
+}
+
+/// What the catalog's owner vouches for beyond each entry's source: the entries it makes verified and the
+/// entries it makes `official`. Built in host code, never read from JSON.
+///
+/// ```
+/// use zelavis_registry::catalog::Grants;
+/// use zelavis_registry::prelude::*;
+///
+/// let grants = Grants::new()
+///     .verified(Name::parse("acme-pay")?)
+///     .official(Name::parse("acme-pay")?);
+/// let entry = CatalogEntry::new(Name::parse("acme-pay")?, Source::Premium);
+/// let catalog = Catalog::with_grants([entry], &grants)?;
+/// let granted = catalog.get("acme-pay").unwrap();
+/// assert!(granted.verified && granted.review == ReviewStatus::Official);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    verified: BTreeSet<Name>,
+    official: BTreeSet<Name>,
+}
+
+impl Grants {
+    /// No grants: every entry has what its source gives it, no more.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes entry `name` verified.
+    #[must_use]
+    pub fn verified(mut self, name: Name) -> Self {
+        self.verified.insert(name);
+        self
+    }
+
+    /// Gives entry `name` the review status `official`.
+    #[must_use]
+    pub fn official(mut self, name: Name) -> Self {
+        self.official.insert(name);
+        self
+    }
+
+    /// Whether entry `name` is granted `claim`.
+    pub fn grants(&self, name: &str, claim: Claim) -> bool {
+        match claim {
+            Claim::Verified => self.verified.contains(name),
+            Claim::Official => self.official.contains(name),
+        }
+    }
+
+    /// Whether nothing is granted.
+    pub fn is_empty(&self) -> bool {
+        self.verified.is_empty() && self.official.is_empty()
     }
 }
 
@@ -474,7 +634,8 @@ impl CatalogEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum CatalogError {
-    /// The JSON is malformed or does not have the catalog's shape.
+    /// The JSON is malformed or does not have the catalog's shape. `path` and `reason` are cut to
+    /// [`MAX_JSON_PATH_LEN`] and [`MAX_REASON_LEN`] bytes (with `…`), since both can embed outside text.
     #[error("catalog JSON is invalid at {path} (line {line}, column {column}): {reason}")]
     Json {
         /// The JSON path of the offending value, e.g. `$.entries[2].source`.
@@ -496,25 +657,30 @@ pub enum CatalogError {
         /// The position of the second entry.
         second: usize,
     },
-    /// A `community` entry claims to be verified.
+    /// An entry claims `verified` or review status `official` beyond its source's default, and the catalog's
+    /// owner did not grant it.
     #[error(
-        "catalog entry {name:?} (entry {position}) is from source \"community\" and cannot claim \"verified\" by itself"
+        "catalog entry {name:?} (entry {position}) from source \"{entry_source}\" claims {claim}, which only the catalog's owner can grant"
     )]
-    CommunityVerified {
+    UngrantedClaim {
         /// The entry.
         name: Name,
         /// Its position.
         position: usize,
+        /// Its source (whose defaults it exceeds).
+        entry_source: Source,
+        /// What it claims.
+        claim: Claim,
     },
-    /// A `community` entry claims the `official` review status.
-    #[error(
-        "catalog entry {name:?} (entry {position}) is from source \"community\" and cannot claim review status \"official\""
-    )]
-    CommunityOfficial {
+    /// An entry's `links` object names a link twice.
+    #[error("catalog entry {name:?} (entry {position}) names link {link} twice")]
+    DuplicateLink {
         /// The entry.
         name: Name,
         /// Its position.
         position: usize,
+        /// A bounded copy of the repeated link name.
+        link: Quoted,
     },
     /// An entry lists a version twice.
     #[error("catalog entry {name:?} (entry {position}) lists version \"{version}\" twice")]
@@ -527,10 +693,10 @@ pub enum CatalogError {
         version: Version,
     },
     /// No entry has this name.
-    #[error("plugin {name:?} is not in the catalog")]
+    #[error("plugin {name} is not in the catalog")]
     NotFound {
-        /// The name asked for, as given.
-        name: String,
+        /// A bounded copy of the name asked for, as given.
+        name: Quoted,
     },
     /// The entry is blocked.
     #[error("plugin {name:?} is blocked in the catalog and cannot be installed")]
@@ -561,7 +727,13 @@ pub struct Catalog {
     entries: IndexMap<Name, CatalogEntry>,
 }
 
-/// The JSON document of a catalog.
+/// Longest JSON path kept in a [`CatalogError::Json`], in bytes (a path can hold an unknown key as written).
+pub const MAX_JSON_PATH_LEN: usize = 256;
+
+/// Longest reason kept in a [`CatalogError::Json`], in bytes (serde's reasons can quote a whole value).
+pub const MAX_REASON_LEN: usize = 512;
+
+/// The JSON document of a catalog, as written and described by the schema.
 #[derive(Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(
@@ -578,13 +750,32 @@ struct CatalogDocument {
     entries: Vec<CatalogEntry>,
 }
 
+/// The JSON document as read: entries stay raw until their position is known, so a duplicate link is
+/// reported with it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDocument {
+    #[serde(rename = "$schema", default)]
+    _schema: Option<String>,
+    #[serde(default)]
+    entries: Vec<RawCatalogEntry>,
+}
+
 impl Catalog {
-    /// A catalog of `entries`, in order. Refuses two entries with the same name (naming both positions), a
-    /// `community` entry that claims `verified` or review status `official`, and a version listed twice.
+    /// A catalog of `entries`, in order, without [grants](Grants). Refuses two entries with the same name
+    /// (naming both positions), an entry that claims `verified` or review status `official` beyond its
+    /// source's default, and a version listed twice.
     pub fn new(entries: impl IntoIterator<Item = CatalogEntry>) -> Result<Self, CatalogError> {
+        Self::with_grants(entries, &Grants::default())
+    }
+
+    /// A catalog of `entries` with the owner's `grants` applied (see
+    /// [defaults, claims and grants](self#defaults-claims-and-grants)); otherwise as [`Catalog::new`]. A grant
+    /// naming no entry has no effect.
+    pub fn with_grants(entries: impl IntoIterator<Item = CatalogEntry>, grants: &Grants) -> Result<Self, CatalogError> {
         let mut map: IndexMap<Name, CatalogEntry> = IndexMap::new();
-        for (position, entry) in entries.into_iter().enumerate() {
-            entry.check(position)?;
+        for (position, mut entry) in entries.into_iter().enumerate() {
+            entry.grant_and_check(position, grants)?;
             match map.entry(entry.name.clone()) {
                 Entry::Occupied(first) => {
                     return Err(CatalogError::Duplicate {
@@ -601,18 +792,52 @@ impl Catalog {
         Ok(Self { entries: map })
     }
 
-    /// Reads a catalog document, `{ "entries": [ ... ] }`, and applies the rules of [`Catalog::new`].
+    /// Reads a catalog document, `{ "entries": [ ... ] }`, without grants, and applies the rules of
+    /// [`Catalog::new`]; a link named twice in one entry is refused too ([`CatalogError::DuplicateLink`]).
     ///
     /// Shape errors (malformed JSON, wrong types, unknown fields, invalid names or versions) carry the JSON
-    /// path of the offending value. Absent `review`, `verified` and `title` default by source.
+    /// path of the offending value. Absent `review`, `verified` and `title` default by source. The text may
+    /// come from anywhere: nothing in it can grant a claim.
     pub fn from_json(text: &str) -> Result<Self, CatalogError> {
-        let document: CatalogDocument = json::parse(text).map_err(|e| CatalogError::Json {
-            path: e.path,
-            reason: e.reason,
+        Self::from_json_with_grants(text, &Grants::default())
+    }
+
+    /// [`Catalog::from_json`] with the owner's `grants` applied, as in [`Catalog::with_grants`].
+    pub fn from_json_with_grants(text: &str, grants: &Grants) -> Result<Self, CatalogError> {
+        let document: RawDocument = json::parse(text).map_err(|e| CatalogError::Json {
+            path: clip(&e.path, MAX_JSON_PATH_LEN),
+            reason: clip(&e.reason, MAX_REASON_LEN),
             line: e.line,
             column: e.column,
         })?;
-        Self::new(document.entries)
+        let mut entries = Vec::with_capacity(document.entries.len());
+        for (position, raw) in document.entries.into_iter().enumerate() {
+            let name = raw.name.clone();
+            let entry = CatalogEntry::try_from(raw).map_err(|DuplicateLinkName(link)| CatalogError::DuplicateLink {
+                name,
+                position,
+                link,
+            })?;
+            entries.push(entry);
+        }
+        Self::with_grants(entries, grants)
+    }
+
+    /// The grants this catalog holds: every entry that is verified, or `official`, beyond its source's
+    /// default. With them, [`Catalog::from_json_with_grants`] reads [`Catalog::to_json`] back.
+    pub fn grants(&self) -> Grants {
+        let mut grants = Grants::default();
+        for entry in self.entries.values() {
+            if entry.verified && !CatalogEntry::default_verified(entry.source) {
+                grants.verified.insert(entry.name.clone());
+            }
+            if entry.review == ReviewStatus::Official
+                && ReviewStatus::default_for(entry.source) != ReviewStatus::Official
+            {
+                grants.official.insert(entry.name.clone());
+            }
+        }
+        grants
     }
 
     /// The catalog as a pretty-printed JSON document that [`Catalog::from_json`] reads back.
@@ -656,9 +881,9 @@ impl Catalog {
     /// The entry named `name` if it may be installed: an unknown name and a `blocked` entry are errors.
     /// Deprecated entries may still be installed (the Marketplace shows their message).
     pub fn check_installable(&self, name: &str) -> Result<&CatalogEntry, CatalogError> {
-        let entry = self
-            .get(name)
-            .ok_or_else(|| CatalogError::NotFound { name: name.to_owned() })?;
+        let entry = self.get(name).ok_or_else(|| CatalogError::NotFound {
+            name: Quoted::new(name),
+        })?;
         if entry.is_blocked() {
             return Err(CatalogError::Blocked {
                 name: entry.name.clone(),

@@ -1,11 +1,12 @@
-//! The Marketplace catalog: defaults by source, claims a community entry may not make, blocked entries,
-//! duplicate names, and JSON errors with their paths.
+//! The Marketplace catalog: defaults by source, claims only the owner can grant, blocked entries, duplicate
+//! names, versions and links, and JSON errors with their paths.
 
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use proptest::prelude::*;
 use proptest::strategy::Strategy;
 use semver::{Version, VersionReq};
+use zelavis_registry::catalog::{Claim, Grants};
 use zelavis_registry::prelude::*;
 
 fn name(text: &str) -> Name {
@@ -63,21 +64,27 @@ fn a_community_entry_cannot_claim_verified() {
     let err = Catalog::new([ok, claims]).unwrap_err();
     assert_eq!(
         err,
-        CatalogError::CommunityVerified {
+        CatalogError::UngrantedClaim {
             name: name("stripe"),
-            position: 1
+            position: 1,
+            entry_source: Source::Community,
+            claim: Claim::Verified,
         }
     );
     let message = err.to_string();
     assert!(
-        message.contains("\"stripe\"") && message.contains("verified"),
+        message.contains("\"stripe\"") && message.contains("verified") && message.contains("owner"),
         "{message}"
     );
 
     let from_json = Catalog::from_json(r#"{"entries": [{"name": "stripe", "source": "community", "verified": true}]}"#);
     assert!(matches!(
         from_json,
-        Err(CatalogError::CommunityVerified { position: 0, .. })
+        Err(CatalogError::UngrantedClaim {
+            position: 0,
+            claim: Claim::Verified,
+            ..
+        })
     ));
 }
 
@@ -87,19 +94,124 @@ fn a_community_entry_cannot_claim_the_official_review_status() {
         .unwrap_err();
     assert_eq!(
         err,
-        CatalogError::CommunityOfficial {
+        CatalogError::UngrantedClaim {
             name: name("stripe"),
-            position: 0
+            position: 0,
+            entry_source: Source::Community,
+            claim: Claim::Official,
         }
     );
 }
 
 #[test]
-fn other_sources_may_be_verified() {
-    for source in [Source::Premium, Source::Private, Source::BuiltIn, Source::Official] {
-        let entry = CatalogEntry::new(name("x"), source).verified(true);
+fn premium_and_private_entries_cannot_vouch_for_themselves_either() {
+    for source in [Source::Premium, Source::Private, Source::Community] {
+        let verified = CatalogEntry::new(name("x"), source).verified(true);
+        assert!(
+            matches!(
+                Catalog::new([verified]),
+                Err(CatalogError::UngrantedClaim {
+                    claim: Claim::Verified,
+                    ..
+                })
+            ),
+            "{source}"
+        );
+        let official = CatalogEntry::new(name("x"), source).review(ReviewStatus::Official);
+        assert!(
+            matches!(
+                Catalog::new([official]),
+                Err(CatalogError::UngrantedClaim {
+                    claim: Claim::Official,
+                    ..
+                })
+            ),
+            "{source}"
+        );
+        for claim in [r#""verified": true"#, r#""review": "official""#] {
+            let text = format!(r#"{{"entries": [{{"name": "x", "source": "{source}", {claim}}}]}}"#);
+            assert!(
+                matches!(Catalog::from_json(&text), Err(CatalogError::UngrantedClaim { .. })),
+                "{source} {claim}"
+            );
+        }
+    }
+    // Official and built-in entries are verified and official by their source: nothing is claimed.
+    for source in [Source::Official, Source::BuiltIn] {
+        let entry = CatalogEntry::new(name("x"), source)
+            .verified(true)
+            .review(ReviewStatus::Official);
         assert!(Catalog::new([entry]).is_ok(), "{source}");
     }
+}
+
+#[test]
+fn only_the_owner_grants_and_a_grant_sets_the_claim() {
+    let grants = Grants::new().verified(name("acme-pay")).official(name("acme-pay"));
+    assert!(grants.grants("acme-pay", Claim::Verified) && !grants.grants("other", Claim::Official));
+
+    // A claim the owner granted is accepted...
+    let claimed = CatalogEntry::new(name("acme-pay"), Source::Premium).verified(true);
+    let catalog = Catalog::with_grants([claimed], &grants).unwrap();
+    let entry = catalog.get("acme-pay").unwrap();
+    assert_eq!((entry.verified, entry.review), (true, ReviewStatus::Official));
+
+    // ...and a grant applies even where the JSON claims nothing.
+    let text = r#"{"entries": [{"name": "acme-pay", "source": "private"}, {"name": "other", "source": "private"}]}"#;
+    let catalog = Catalog::from_json_with_grants(text, &grants).unwrap();
+    assert!(catalog.get("acme-pay").unwrap().verified);
+    assert!(!catalog.get("other").unwrap().verified);
+
+    // The catalog knows what it was granted, which is what reading its own JSON back needs.
+    assert_eq!(catalog.grants(), grants);
+    assert!(Catalog::from_json(&catalog.to_json()).is_err());
+    assert_eq!(
+        Catalog::from_json_with_grants(&catalog.to_json(), &catalog.grants()).unwrap(),
+        catalog
+    );
+    assert!(Catalog::default().grants().is_empty());
+}
+
+#[test]
+fn a_link_named_twice_is_refused_not_last_wins() {
+    let err = Catalog::from_json(
+        r#"{"entries": [
+            {"name": "a", "source": "official", "links": {"homepage": "https://a.invalid"}},
+            {"name": "b", "source": "official", "links": {"homepage": "https://b.invalid", "docs": "x", "homepage": "https://evil.invalid"}}
+        ]}"#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        CatalogError::DuplicateLink {
+            name: name("b"),
+            position: 1,
+            link: "homepage".into(),
+        }
+    );
+    assert!(err.to_string().contains("\"homepage\" twice"), "{err}");
+    // An entry read on its own refuses it too.
+    let entry =
+        serde_json::from_str::<CatalogEntry>(r#"{"name": "b", "source": "official", "links": {"x": "1", "x": "2"}}"#);
+    assert!(entry.unwrap_err().to_string().contains("links name \"x\" twice"));
+}
+
+#[test]
+fn errors_quote_a_bounded_prefix_of_huge_inputs() {
+    let huge = "x".repeat(10 << 20);
+    let texts = [
+        format!(r#"{{"entries": [{{"name": "a", "source": "official", "{huge}": 1}}]}}"#),
+        format!(r#"{{"entries": [{{"name": "{huge}", "source": "official"}}]}}"#),
+        format!(r#"{{"entries": [{{"name": "a", "source": "{huge}"}}]}}"#),
+        format!(r#"{{"entries": [{{"name": "a", "source": "official", "versions": ["{huge}"]}}]}}"#),
+        format!(r#"{{"entries": [{{"name": "a", "source": "official", "links": {{"{huge}": "1", "{huge}": "2"}}}}]}}"#),
+    ];
+    for text in texts {
+        let message = Catalog::from_json(&text).unwrap_err().to_string();
+        assert!(message.len() < 2_000, "{} bytes", message.len());
+    }
+    let message = Catalog::default().check_installable(&huge).unwrap_err().to_string();
+    assert!(message.len() < 200, "{message}");
 }
 
 #[test]
@@ -302,18 +414,31 @@ proptest! {
             .enumerate()
             .map(|(i, (source, review, verified, minors, deprecated))| {
                 let mut entry = CatalogEntry::new(name(&format!("p{i}")), source)
-                    .versions(minors.into_iter().map(|m| Version::new(1, m, 0)));
-                if source != Source::Community || (review != ReviewStatus::Official && !verified) {
-                    entry = entry.review(review).verified(verified);
-                }
+                    .versions(minors.into_iter().map(|m| Version::new(1, m, 0)))
+                    .review(review)
+                    .verified(verified);
                 if let Some(message) = deprecated {
                     entry = entry.deprecated(message);
                 }
                 entry
             })
             .collect();
-        let catalog = Catalog::new(entries).unwrap();
-        prop_assert_eq!(Catalog::from_json(&catalog.to_json()).unwrap(), catalog);
+        // The owner grants whatever the generated entries claim beyond their source.
+        let grants = entries.iter().fold(Grants::new(), |grants, entry| {
+            let grants = if entry.verified && !CatalogEntry::default_verified(entry.source) {
+                grants.verified(entry.name.clone())
+            } else {
+                grants
+            };
+            if entry.review == ReviewStatus::Official && ReviewStatus::default_for(entry.source) != ReviewStatus::Official {
+                grants.official(entry.name.clone())
+            } else {
+                grants
+            }
+        });
+        let catalog = Catalog::with_grants(entries, &grants).unwrap();
+        prop_assert_eq!(catalog.grants(), grants);
+        prop_assert_eq!(Catalog::from_json_with_grants(&catalog.to_json(), &catalog.grants()).unwrap(), catalog);
     }
 
     #[test]

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -15,6 +14,7 @@ use super::handle::check_name;
 use super::snapshot::{Slot, Snapshot};
 use super::subscription::{Subscription, SubscriptionCounts, SubscriptionInfo, SubscriptionKind};
 use crate::name::Name;
+use crate::panic::catch;
 
 /// The event bus: hooks and filters, owned by plugins.
 ///
@@ -243,7 +243,7 @@ impl Bus {
         let failure = HandlerFailure::new(owner, kind, name, fault);
         if let Some(sink) = &self.snapshot().sink {
             // The sink must not undo the isolation it reports on.
-            let _ignored = catch_unwind(AssertUnwindSafe(|| sink(&failure)));
+            let _ignored = catch(|| sink(&failure));
         }
         into.push(failure);
     }
@@ -488,6 +488,52 @@ mod tests {
         assert_eq!(block_on(bus.emit(&ORDER_CREATED, 1)).failures.len(), 1);
         bus.clear_failure_sink();
         assert!(format!("{bus:?}").contains("failure_sink: false"));
+    }
+
+    /// A panic payload whose own `Drop` panics: dropping it at a boundary would unwind past the boundary.
+    struct Bomb;
+
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("the payload's drop panicked");
+        }
+    }
+
+    #[test]
+    fn a_payload_whose_drop_panics_escapes_no_dispatch_and_no_sink() {
+        let bus = Bus::new();
+        let sunk = Arc::new(AtomicUsize::new(0));
+        let sink_count = Arc::clone(&sunk);
+        bus.set_failure_sink(Arc::new(move |_: &HandlerFailure| {
+            sink_count.fetch_add(1, Ordering::Relaxed);
+            std::panic::panic_any(Bomb);
+        }));
+        bus.install(
+            &name("shop"),
+            vec![
+                Subscription::hook_sync(&ORDER_CREATED, 0, |_| std::panic::panic_any(Bomb)),
+                Subscription::hook(&ORDER_CREATED, 1, |_| async { std::panic::panic_any(Bomb) }),
+                Subscription::hook(&ORDER_CREATED, 2, |_| async {
+                    futures::future::ready(()).await;
+                    std::panic::panic_any(Bomb)
+                }),
+                Subscription::hook_sync(&ORDER_CREATED, 3, |_| std::panic::panic_any(Bomb)),
+                Subscription::filter(&PRICE, 0, |_| std::panic::panic_any(Bomb)),
+                Subscription::filter(&PRICE, 1, |cents| Ok(cents + 1)),
+            ],
+        )
+        .unwrap();
+        let summary = block_on(bus.emit(&ORDER_CREATED, 1));
+        assert_eq!((summary.ran, summary.failures.len()), (4, 4));
+        assert!(
+            summary
+                .failures
+                .iter()
+                .all(|f| f.panicked && f.message == crate::panic::NON_STRING_PAYLOAD)
+        );
+        let price = bus.apply(&PRICE, 1);
+        assert_eq!((price.value, price.failures.len()), (2, 1));
+        assert_eq!(sunk.load(Ordering::Relaxed), 5);
     }
 
     /// Emitters and appliers on several threads while another thread installs and removes an owner's

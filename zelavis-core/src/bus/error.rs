@@ -2,13 +2,13 @@
 //! ([`HandlerFailure`]), a dispatch with the wrong payload type ([`TypeMismatch`]) and refused installs
 //! ([`BusError`]).
 
-use std::any::Any;
 use std::fmt;
 
 use thiserror::Error;
 
 use super::subscription::SubscriptionKind;
 use crate::name::Name;
+use crate::panic::Caught;
 
 /// The error a hook handler or a filter returns: a message for the host's report.
 ///
@@ -110,15 +110,15 @@ pub struct HandlerFailure {
 pub(crate) enum Fault {
     /// It returned this error.
     Returned(HandlerError),
-    /// It panicked with this payload.
-    Panicked(Box<dyn Any + Send>),
+    /// It panicked; the payload is already disposed of.
+    Panicked(Caught),
 }
 
 impl HandlerFailure {
     pub(crate) fn new(owner: &Name, kind: SubscriptionKind, name: &'static str, fault: Fault) -> Self {
         let (message, panicked) = match fault {
             Fault::Returned(error) => (error.into_message(), false),
-            Fault::Panicked(payload) => (panic_message(payload.as_ref()), true),
+            Fault::Panicked(caught) => (caught.into_message(), true),
         };
         Self {
             owner: owner.clone(),
@@ -127,16 +127,6 @@ impl HandlerFailure {
             message,
             panicked,
         }
-    }
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "panicked with a non-text payload".to_owned()
     }
 }
 
@@ -205,6 +195,7 @@ pub enum BusError {
 #[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
+    use std::any::Any;
 
     #[derive(Debug, Error)]
     #[error("query failed")]
@@ -225,11 +216,17 @@ mod tests {
         let string: Box<dyn Any + Send> = Box::new(String::from("bang"));
         let other: Box<dyn Any + Send> = Box::new(7_u8);
         let message = |payload: Box<dyn Any + Send>| {
-            HandlerFailure::new(&owner, SubscriptionKind::Hook, "a", Fault::Panicked(payload)).message
+            HandlerFailure::new(
+                &owner,
+                SubscriptionKind::Hook,
+                "a",
+                Fault::Panicked(Caught::from_payload(payload)),
+            )
+            .message
         };
         assert_eq!(message(text), "boom");
         assert_eq!(message(string), "bang");
-        assert!(message(other).contains("non-text"));
+        assert_eq!(message(other), crate::panic::NON_STRING_PAYLOAD);
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! A filter that fails or panics is skipped: the value it was given passes on unchanged to the next one,
 //! and the failure is recorded and reported to the failure sink.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use super::bus::Bus;
@@ -12,6 +11,7 @@ use super::error::{Fault, HandlerError, HandlerFailure, TypeMismatch};
 use super::handle::FilterRef;
 use super::snapshot::Lookup;
 use super::subscription::SubscriptionKind;
+use crate::panic::catch;
 
 const KIND: SubscriptionKind = SubscriptionKind::Filter;
 
@@ -105,13 +105,13 @@ impl Bus {
         let mut failures = Vec::new();
         for entry in list.entries.iter() {
             let FilterFn(filter) = &entry.handler;
-            let fault = match catch_unwind(AssertUnwindSafe(|| filter(&value))) {
+            let fault = match catch(|| filter(&value)) {
                 Ok(Ok(next)) => {
                     value = next;
                     continue;
                 }
                 Ok(Err(error)) => Fault::Returned(error),
-                Err(payload) => Fault::Panicked(payload),
+                Err(caught) => Fault::Panicked(caught),
             };
             self.record(&entry.owner, KIND, name, fault, &mut failures);
         }

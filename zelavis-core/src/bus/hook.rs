@@ -3,10 +3,8 @@
 //! A handler's error or panic (sync, or async while polled) is caught, recorded and reported to the
 //! failure sink; the other handlers still run.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use super::bus::Bus;
@@ -14,6 +12,7 @@ use super::error::{Fault, HandlerError, HandlerFailure, TypeMismatch};
 use super::handle::{HookRef, NameKey};
 use super::snapshot::{Entry, Lookup};
 use super::subscription::SubscriptionKind;
+use crate::panic::{catch, catch_async};
 
 const KIND: SubscriptionKind = SubscriptionKind::Hook;
 
@@ -172,10 +171,10 @@ impl Bus {
                 break;
             };
             ran += 1;
-            let fault = match catch_unwind(AssertUnwindSafe(|| handler(shown))) {
+            let fault = match catch(|| handler(shown)) {
                 Ok(Ok(())) => continue,
                 Ok(Err(error)) => Fault::Returned(error),
-                Err(payload) => Fault::Panicked(payload),
+                Err(caught) => Fault::Panicked(caught),
             };
             self.record(&entry.owner, KIND, name, fault, &mut summary.failures);
         }
@@ -203,19 +202,18 @@ impl Bus {
         for entry in &entries[next..] {
             summary.ran += 1;
             let fault = match &entry.handler {
-                HookHandler::Sync(handler) => match catch_unwind(AssertUnwindSafe(|| handler(&event))) {
+                HookHandler::Sync(handler) => match catch(|| handler(&event)) {
                     Ok(Ok(())) => continue,
                     Ok(Err(error)) => Fault::Returned(error),
-                    Err(payload) => Fault::Panicked(payload),
+                    Err(caught) => Fault::Panicked(caught),
                 },
                 HookHandler::Async(handler) => {
                     // The call itself is inside the caught future, so a panic before its first await is
                     // caught as well as one while it is polled.
-                    let call = AssertUnwindSafe(async { handler(Arc::clone(&event)).await });
-                    match call.catch_unwind().await {
+                    match catch_async(async { handler(Arc::clone(&event)).await }).await {
                         Ok(Ok(())) => continue,
                         Ok(Err(error)) => Fault::Returned(error),
-                        Err(payload) => Fault::Panicked(payload),
+                        Err(caught) => Fault::Panicked(caught),
                     }
                 }
             };

@@ -13,6 +13,7 @@ use syn::{Expr, Ident, Lit, LitStr, Path, Token, braced, bracketed};
 
 use crate::check::{self, Errors, PERMISSIONS, POLICIES};
 use crate::model::{Contract, Dependency, Extends, ExtensionPoint, Menu, Page, Permission, Plugin, Target, Text};
+use zelavis_core::menu::MAX_MENU_DEPTH;
 
 const PLUGIN_FIELDS: &[&str] = &[
     "export",
@@ -56,7 +57,7 @@ pub(crate) fn plugin(input: ParseStream, errors: &mut Errors) -> syn::Result<Plu
             "dependencies" => plugin.dependencies = dependencies(input, errors)?,
             "extension_points" => plugin.extension_points = extension_points(input, errors)?,
             "extends" => plugin.extends = Some(extends(input, errors)?),
-            "menu" => plugin.menu = Some(menu(input, errors)?),
+            "menu" => plugin.menu = Some(menu(input, errors, 1)?),
             "setup" => plugin.setup = Some(input.parse()?),
             _ => plugin.setup_async = Some(input.parse()?),
         }
@@ -457,10 +458,16 @@ fn extends(input: ParseStream, errors: &mut Errors) -> syn::Result<Extends> {
     }
 }
 
-/// `{ title: "..", path: "/..", page: { .. }, items: [ { .. }, .. ] }`.
-fn menu(input: ParseStream, errors: &mut Errors) -> syn::Result<Menu> {
+/// `{ title: "..", path: "/..", page: { .. }, items: [ { .. }, .. ] }`, at `depth` (the top entry is 1).
+fn menu(input: ParseStream, errors: &mut Errors, depth: usize) -> syn::Result<Menu> {
     let content;
     let brace = braced!(content in input);
+    if depth == MAX_MENU_DEPTH + 1 {
+        errors.at(
+            brace.span.join(),
+            format!("menu is nested deeper than {MAX_MENU_DEPTH} levels"),
+        );
+    }
     let mut title = None;
     let mut path = None;
     let mut page_value = None;
@@ -483,7 +490,7 @@ fn menu(input: ParseStream, errors: &mut Errors) -> syn::Result<Menu> {
                 let list;
                 bracketed!(list in input);
                 while !list.is_empty() {
-                    items.push(menu(&list, errors)?);
+                    items.push(menu(&list, errors, depth + 1)?);
                     if list.is_empty() {
                         break;
                     }
