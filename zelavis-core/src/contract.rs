@@ -23,7 +23,8 @@ pub const ZELAVIS_PLUGIN_V1: ContractVersion = ContractVersion::new(1, 0, 0);
 pub const HOST_CONTRACT: ContractVersion = ZELAVIS_PLUGIN_V1;
 
 /// Why a contract version is refused, naming both the plugin's and the host's versions.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "error", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum ContractError {
     /// The plugin targets another major version than the host.

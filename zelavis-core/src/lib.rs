@@ -1,6 +1,6 @@
 //! Shared vocabulary of Zelavis: the words every other crate speaks.
 //!
-//! - [`name`]: the one validated [`Name`](name::Name) for plugins, services and extension points;
+//! - [`name`](mod@name): the one validated [`Name`](name::Name) for plugins, services and extension points;
 //! - [`contract`]: plugin contract versions and the host-side check;
 //! - [`surface`], [`menu`], [`page`]: navigation data and pages normalised to full HTML documents;
 //! - [`path`]: the one grammar of menu, route and mount paths;

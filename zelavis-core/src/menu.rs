@@ -351,7 +351,8 @@ pub enum MenuOwner {
 }
 
 /// One broken menu rule.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "problem", content = "detail", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum MenuProblem {
     /// The title is empty or blank.

@@ -56,7 +56,8 @@ pub struct Name(Arc<str>);
 /// Messages quote the text with [`quote`] (at most 64 characters). The `name` fields hold
 /// the whole text, which every rule but [`TooLong`](Self::TooLong) sees only when it has at most
 /// [`MAX_NAME_LEN`] bytes; `TooLong` keeps a bounded [`Quoted`] copy.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "error", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum NameError {
     /// The text is empty.

@@ -23,7 +23,8 @@ pub const MAX_PAGE_ID_LEN: usize = 64;
 pub struct PageId(String);
 
 /// Why a text is not a valid [`PageId`].
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "error", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum PageIdError {
     /// The id is empty.

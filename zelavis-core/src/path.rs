@@ -51,7 +51,8 @@ pub const PATH_PUNCTUATION: &[char] = &['-', '_', '.', '~'];
 ///
 /// The `path` fields hold the whole path: every check but [`TooLong`](Self::TooLong) runs only on paths of at
 /// most [`MAX_PATH_LEN`] bytes, and `TooLong` keeps a bounded [`Quoted`] copy.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "error", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum PathError {
     /// The path is empty.

@@ -76,8 +76,10 @@ impl fmt::Debug for Quote<'_> {
 /// assert_eq!((long.kept().len(), long.len(), long.is_whole()), (64, 500, false));
 /// assert!(long != "x".repeat(500).as_str());
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Quoted {
+    /// Serialised as `text`: what was kept.
+    #[serde(rename = "text")]
     kept: String,
     len: usize,
 }

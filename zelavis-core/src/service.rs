@@ -37,7 +37,8 @@ pub struct ServiceDef {
 }
 
 /// Why a service cannot be registered.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "error", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum ServiceError {
     /// A plugin tried to register a core service name.
@@ -161,7 +162,7 @@ impl fmt::Debug for ServiceDef {
 /// assert_eq!(services.value_of(&MAILER).map(|m| m.from), Some("shop@example.com"));
 /// ```
 ///
-/// A name that breaks the [name grammar](crate::name) does not compile:
+/// A name that breaks the [name grammar](mod@crate::name) does not compile:
 ///
 /// ```compile_fail
 /// use zelavis_core::service::ServiceRef;
@@ -177,7 +178,7 @@ impl<T: ?Sized> ServiceRef<T> {
     ///
     /// # Panics
     ///
-    /// When `name` breaks the [name grammar](crate::name) — at compile time when the handle is a `const`, as it
+    /// When `name` breaks the [name grammar](mod@crate::name) — at compile time when the handle is a `const`, as it
     /// should be.
     pub const fn new(name: &'static str) -> Self {
         assert!(crate::name::is_valid_name(name), "invalid service name");

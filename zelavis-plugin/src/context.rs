@@ -109,12 +109,13 @@ pub struct ChildRun {
 }
 
 /// Why a child's setup failed. The parent goes on.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "failure", content = "detail", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum ChildFailure {
     /// The child's setup returned an error.
     #[error("setup failed: {0}")]
-    Error(String),
+    Error(SetupError),
     /// The child's setup panicked.
     #[error("setup panicked: {0}")]
     Panicked(String),
@@ -135,7 +136,8 @@ pub struct ExtendReport {
 }
 
 /// Why children could not be applied to an extension point.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "error", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum ExtendError {
     /// A plugin tried to apply another plugin's extension point.
@@ -168,9 +170,9 @@ pub enum ExtendError {
         /// The point.
         extension_point: Name,
         /// The declared API type.
-        declared: &'static str,
+        declared: std::borrow::Cow<'static, str>,
         /// The API type passed to `extend`.
-        provided: &'static str,
+        provided: std::borrow::Cow<'static, str>,
     },
     /// A child's setup expects another API type than the parent provides.
     #[error("child plugin {child:?} expects API {expected} at {extension_point:?} but the parent provides {provided}")]
@@ -180,9 +182,9 @@ pub enum ExtendError {
         /// The point.
         extension_point: Name,
         /// What the child's setup receives.
-        expected: &'static str,
+        expected: std::borrow::Cow<'static, str>,
         /// What the parent passed.
-        provided: &'static str,
+        provided: std::borrow::Cow<'static, str>,
     },
     /// `extend` was called twice for the same point.
     #[error("plugin {plugin:?} already applied its children to {extension_point:?}")]
@@ -501,8 +503,8 @@ impl SetupContext {
             return Err(ExtendError::ApiTypeMismatch {
                 plugin,
                 extension_point,
-                declared: declared_type.name(),
-                provided: provided.name(),
+                declared: declared_type.name().into(),
+                provided: provided.name().into(),
             });
         }
         {
@@ -556,8 +558,8 @@ impl SetupContext {
             return Err(ChildFailure::ApiMismatch(ExtendError::ChildApiMismatch {
                 child: child.name().clone(),
                 extension_point: extension_point.clone(),
-                expected: expected.name(),
-                provided: provided.name(),
+                expected: expected.name().into(),
+                provided: provided.name().into(),
             }));
         }
         let cx = SetupContext {
@@ -578,7 +580,7 @@ impl SetupContext {
         let finished = cx.finish();
         match result {
             Ok(Ok(())) => Ok(finished.registrations),
-            Ok(Err(error)) => Err(ChildFailure::Error(error.to_string())),
+            Ok(Err(error)) => Err(ChildFailure::Error(error)),
             Err(caught) => Err(ChildFailure::Panicked(caught.into_message())),
         }
     }

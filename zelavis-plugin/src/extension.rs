@@ -74,7 +74,8 @@ pub struct Extends {
 }
 
 /// Why a child may not attach to an extension point. Every variant names the child, the parent and the point.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "error", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum AttachError {
     /// The point's policy does not admit the child.
@@ -125,6 +126,18 @@ pub enum AttachError {
         /// The child.
         child: Name,
         /// The missing parent.
+        parent: Name,
+        /// The point.
+        extension_point: Name,
+    },
+    /// The named parent is itself a child plugin, which cannot host children.
+    #[error(
+        "child plugin {child:?} extends {parent:?}.{extension_point:?}, but {parent:?} is itself a child plugin and cannot host children"
+    )]
+    ParentIsChild {
+        /// The child.
+        child: Name,
+        /// The parent, a child plugin.
         parent: Name,
         /// The point.
         extension_point: Name,

@@ -23,7 +23,8 @@ pub const MAX_MIGRATION_ID_LEN: usize = 128;
 /// at most [`MAX_MIGRATION_ID_LEN`] bytes, and never two dots in a row. Ids become ledger keys and may
 /// become file or key names in a store, so a `/`, a `..` or a leading `.` can never appear in one:
 /// `../../state/default` is refused.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "error", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum MigrationIdError {
     /// The id is empty.

@@ -17,7 +17,8 @@ pub type RouteRequest = Request<Vec<u8>>;
 pub type RouteResponse = Response<Vec<u8>>;
 
 /// What a route handler may fail with; the host answers it as a server error and records it in plugin health.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "error", content = "detail", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum RouteError {
     /// The handler returned an error.

@@ -2,8 +2,10 @@
 
 use std::any::Any;
 use std::error::Error as StdError;
+use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use thiserror::Error;
@@ -18,8 +20,10 @@ use crate::permission::Permission;
 /// What a plugin's setup may fail with.
 ///
 /// Authors return [`SetupError::msg`] for their own failures, `?` on Zelavis errors, and
-/// [`SetupError::other`] to wrap any error type.
-#[derive(Debug, Error)]
+/// [`SetupError::other`] to wrap any error type. The error is data: it clones, compares and serialises (an
+/// [`Other`](SetupError::Other) error as its message), so an activation report carries it whole.
+#[derive(Debug, Clone, PartialEq, Eq, Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "error", content = "detail", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum SetupError {
     /// The plugin's own failure, in words.
@@ -63,7 +67,71 @@ pub enum SetupError {
     },
     /// Any other error.
     #[error(transparent)]
-    Other(Box<dyn StdError + Send + Sync>),
+    Other(OtherError),
+}
+
+/// An error of the author's own type, kept for its message and its source chain; compared and serialised by
+/// its message.
+#[derive(Clone)]
+pub struct OtherError(Arc<dyn StdError + Send + Sync>);
+
+impl OtherError {
+    /// Wraps `error`.
+    pub fn new(error: impl StdError + Send + Sync + 'static) -> Self {
+        Self(Arc::new(error))
+    }
+
+    /// The wrapped error.
+    pub fn inner(&self) -> &(dyn StdError + Send + Sync + 'static) {
+        self.0.as_ref()
+    }
+}
+
+impl fmt::Debug for OtherError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for OtherError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl StdError for OtherError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for OtherError {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for OtherError {}
+
+impl serde::Serialize for OtherError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OtherError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// An error read back from its message.
+        #[derive(Debug)]
+        struct Described(String);
+        impl fmt::Display for Described {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl StdError for Described {}
+        Ok(Self::new(Described(String::deserialize(deserializer)?)))
+    }
 }
 
 impl SetupError {
@@ -74,7 +142,7 @@ impl SetupError {
 
     /// Wraps any error.
     pub fn other(error: impl StdError + Send + Sync + 'static) -> Self {
-        SetupError::Other(Box::new(error))
+        SetupError::Other(OtherError::new(error))
     }
 }
 

@@ -65,7 +65,7 @@ fn children_run_in_order_and_failures_are_isolated() {
     assert_eq!(api.providers, ["stripe", "paypal"]);
     assert_eq!(report.applied, [n("stripe"), n("paypal")]);
     let failed: Vec<(&str, &ChildFailure)> = report.failed.iter().map(|(c, f)| (c.as_str(), f)).collect();
-    assert!(matches!(failed[0], ("failing", ChildFailure::Error(m)) if m.contains("no api key")));
+    assert!(matches!(failed[0], ("failing", ChildFailure::Error(m)) if m.to_string().contains("no api key")));
     assert!(matches!(failed[1], ("panicking", ChildFailure::Panicked(m)) if m == "kaboom"));
     assert!(matches!(
         failed[2],

@@ -6,28 +6,27 @@
 //! points only: Rust cannot stop a thread, so a sync setup that blocks forever blocks its caller.
 
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::FutureExt;
 use futures::future::{Either, select};
 use zelavis_core::bus::{Bus, SubscriptionKind};
 use zelavis_core::contract::{ContractVersion, HOST_CONTRACT};
 use zelavis_core::name::Name;
-use zelavis_core::page::panic_message;
+use zelavis_core::panic::{catch, catch_async};
 use zelavis_core::paths::ApiPaths;
 use zelavis_core::platform::PlatformSummary;
 use zelavis_core::service::RegisteredService;
 use zelavis_plugin::PluginDef;
-use zelavis_plugin::context::{Finished, Registrations, SetupContext};
+use zelavis_plugin::context::{ChildFailure, Finished, Registrations, SetupContext};
 use zelavis_plugin::permission::PermissionMode;
+use zelavis_plugin::setup::SetupError;
 
 use crate::health::HealthBook;
 use crate::ledger::MigrationLedger;
 use crate::mount::{Mounted, MountedRoute, RouteKey};
 use crate::plan::Start;
-use crate::report::{FailReason, Lines, Outcome, PluginReport, SkipReason};
+use crate::report::{FailReason, Lines, Outcome, PluginReport, RegistrationConflict, SkipReason};
 use crate::store::Scope;
 use crate::timer::Timer;
 
@@ -247,12 +246,12 @@ impl Activator<'_> {
         let name = def.name();
         let span = tracing::info_span!("teardown", plugin = %name);
         let _entered = span.enter();
-        match catch_unwind(AssertUnwindSafe(|| def.run_teardown())) {
+        match catch(|| def.run_teardown()) {
             Ok(Ok(())) => {}
             Ok(Err(error)) => self.health.runtime_failure(name, format!("teardown failed: {error}")),
-            Err(payload) => self
+            Err(caught) => self
                 .health
-                .runtime_failure(name, format!("teardown panicked: {}", panic_message(payload.as_ref()))),
+                .runtime_failure(name, format!("teardown panicked: {caught}")),
         }
     }
 
@@ -286,7 +285,7 @@ impl Activator<'_> {
         }
         owned.extend(
             commit(mounted, self, &name, registrations, &mut own)
-                .map_err(|message| FailReason::Registration { message })?,
+                .map_err(|conflict| FailReason::Registration { conflict })?,
         );
         let mut children = Vec::with_capacity(offered.len());
         let mut applied = Vec::new();
@@ -298,15 +297,20 @@ impl Activator<'_> {
             let mut line = PluginReport::new(run.child.clone(), Outcome::Activated)
                 .child_of(Some((name.clone(), run.extension_point.clone())));
             let outcome = match run.outcome {
-                Err(failure) => Err(FailReason::Setup {
-                    message: failure.to_string(),
+                Err(ChildFailure::Error(error)) => Err(FailReason::Setup { error }),
+                Err(ChildFailure::Panicked(message)) => Err(FailReason::Panicked { message }),
+                Err(ChildFailure::ApiMismatch(error)) => Err(FailReason::Setup {
+                    error: SetupError::Extend(error),
+                }),
+                Err(other) => Err(FailReason::Setup {
+                    error: SetupError::msg(other.to_string()),
                 }),
                 Ok(registrations) => match self.migrate(&run.child, &registrations).await {
                     Err(reason) => Err(reason),
                     Ok(migrations) => {
                         line.migrations = migrations;
                         commit(mounted, self, &run.child, registrations, &mut line)
-                            .map_err(|message| FailReason::Registration { message })
+                            .map_err(|conflict| FailReason::Registration { conflict })
                     }
                 },
             };
@@ -359,7 +363,7 @@ impl Activator<'_> {
             }
         }
         let cx = builder.build();
-        let setup = std::pin::pin!(AssertUnwindSafe(def.run_setup(&cx)).catch_unwind());
+        let setup = std::pin::pin!(catch_async(def.run_setup(&cx)));
         let result = match (options.timeout, self.timer) {
             (Some(after), Some(timer)) => match select(setup, timer.sleep(after)).await {
                 Either::Left((result, _)) => Some(result),
@@ -370,11 +374,9 @@ impl Activator<'_> {
         let finished = cx.finish();
         match result {
             Some(Ok(Ok(()))) => Ok(finished),
-            Some(Ok(Err(error))) => Err(FailReason::Setup {
-                message: error.to_string(),
-            }),
-            Some(Err(payload)) => Err(FailReason::Panicked {
-                message: panic_message(payload.as_ref()),
+            Some(Ok(Err(error))) => Err(FailReason::Setup { error }),
+            Some(Err(caught)) => Err(FailReason::Panicked {
+                message: caught.into_message(),
             }),
             None => Err(FailReason::TimedOut {
                 after_ms: options
@@ -401,11 +403,11 @@ impl Activator<'_> {
                 continue;
             }
             let span = tracing::info_span!("migrate", plugin = %owner, id = migration.id());
-            let outcome = tracing::Instrument::instrument(AssertUnwindSafe(migration.run()).catch_unwind(), span).await;
+            let outcome = tracing::Instrument::instrument(catch_async(migration.run()), span).await;
             match outcome {
                 Ok(Ok(())) => {}
                 Ok(Err(message)) => return Err(fail(message)),
-                Err(payload) => return Err(fail(format!("panicked: {}", panic_message(payload.as_ref())))),
+                Err(caught) => return Err(fail(format!("panicked: {caught}"))),
             }
             self.ledger
                 .record(self.scope, owner, migration.id())
@@ -425,18 +427,16 @@ fn commit(
     owner: &Name,
     registrations: Registrations,
     line: &mut PluginReport,
-) -> Result<Option<Owned>, String> {
+) -> Result<Option<Owned>, RegistrationConflict> {
     if registrations.services.is_empty() && registrations.routes.is_empty() && registrations.subscriptions.is_empty() {
         return Ok(None);
     }
-    let owner_label = |o: Option<&Name>| o.map_or_else(|| "core".to_owned(), |o| format!("plugin {:?}", o.as_str()));
     for service in &registrations.services {
         if let Some(existing) = mounted.services.get(service.name().as_str()) {
-            return Err(format!(
-                "service {:?} is already registered by {}",
-                service.name().as_str(),
-                owner_label(existing.owner.as_ref())
-            ));
+            return Err(RegistrationConflict::ServiceTaken {
+                service: service.name().clone(),
+                owner: existing.owner.clone(),
+            });
         }
     }
     let routes: Vec<MountedRoute> = if registrations.routes.is_empty() {
@@ -455,12 +455,11 @@ fn commit(
     };
     for route in &routes {
         if let Some(existing) = mounted.routes.get(&(route.route.method().clone(), route.path.clone())) {
-            return Err(format!(
-                "route {} {} is already served by {}",
-                route.route.method(),
-                route.path,
-                owner_label(Some(&existing.owner))
-            ));
+            return Err(RegistrationConflict::RouteTaken {
+                method: route.route.method().to_string(),
+                path: route.path.clone(),
+                owner: existing.owner.clone(),
+            });
         }
     }
     let subscriptions = !registrations.subscriptions.is_empty();
@@ -478,7 +477,7 @@ fn commit(
         activator
             .bus
             .install(owner, registrations.subscriptions)
-            .map_err(|e| e.to_string())?;
+            .map_err(|refused| RegistrationConflict::Subscription { refused })?;
     }
     line.services = registrations.services.iter().map(|s| s.name().clone()).collect();
     line.routes = routes

@@ -13,6 +13,7 @@ use crate::runtime::{Cascade, Runtime, RuntimeError};
 /// How a controller activates plugins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Strategy {
     /// In-process: the live runtime graph is recomposed.
     RuntimeGraph,

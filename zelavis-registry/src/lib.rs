@@ -45,7 +45,7 @@ pub mod timer;
 /// The registry's types, and the plugin SDK's, in one import.
 pub mod prelude {
     pub use crate::activation::ActivationOptions;
-    pub use crate::catalog::{Catalog, CatalogEntry, CatalogError, Compatibility, ReviewStatus};
+    pub use crate::catalog::{Catalog, CatalogEntry, CatalogError, Claim, Compatibility, Grants, ReviewStatus};
     pub use crate::controller::{
         ActivationController, ControllerAnswer, ControllerCapabilities, ControllerState, NoController,
         RuntimeGraphController, Strategy,
@@ -57,7 +57,7 @@ pub mod prelude {
     pub use crate::mount::MountedRoute;
     pub use crate::record::InstallRecord;
     pub use crate::registry::{PluginRegistry, RegistryEntry, RegistryError, Status};
-    pub use crate::report::{ActivationReport, ChildRejection, FailReason, Outcome, PluginReport, SkipReason};
+    pub use crate::report::{ActivationReport, FailReason, Outcome, PluginReport, RegistrationConflict, SkipReason};
     pub use crate::runtime::{Cascade, RouteCallError, Runtime, RuntimeBuilder, RuntimeError, StateApplied};
     pub use crate::source::Source;
     pub use crate::state::{AppliedState, RegistryState, StateError};

@@ -4,7 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use zelavis_core::bus::BusError;
+use zelavis_core::contract::ContractError;
 use zelavis_core::name::Name;
+use zelavis_plugin::extension::AttachError;
+use zelavis_plugin::setup::SetupError;
 
 use crate::hash::{HashMap, HashSet};
 
@@ -39,15 +43,16 @@ pub enum Outcome {
     },
 }
 
-/// Why a plugin's setup failed.
+/// Why a plugin's setup failed. Every reason keeps the typed error the rule or the setup produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum FailReason {
-    /// Setup returned an error.
+    /// Setup returned an error (a permission refused, a service refused, a child's API mismatch, or the
+    /// plugin's own).
     Setup {
         /// The error.
-        message: String,
+        error: SetupError,
     },
     /// Setup panicked.
     Panicked {
@@ -63,30 +68,45 @@ pub enum FailReason {
     Migration {
         /// The migration id.
         id: String,
-        /// The error.
+        /// The error the migration (or the ledger) gave.
         message: String,
     },
-    /// A registration could not be installed (e.g. a hook type conflict).
+    /// What setup registered could not be installed: a name or route already taken, a hook type conflict.
     Registration {
-        /// The error.
-        message: String,
+        /// What conflicted.
+        conflict: RegistrationConflict,
     },
 }
 
-/// Why a child plugin was not attached to its parent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChildRejection {
-    /// The point's policy does not admit it.
-    Policy,
-    /// The parent is not in the registry.
-    ParentMissing,
-    /// The parent is not installed.
-    ParentNotInstalled,
-    /// The parent declares no such extension point.
-    NoSuchExtensionPoint,
-    /// The named parent is itself a child plugin.
-    ParentIsChild,
+/// Why a plugin's registrations could not be installed; nothing of them was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "error", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum RegistrationConflict {
+    /// A service of that name is already registered.
+    #[error("service {service:?} is already registered by {}", owner.as_ref().map_or_else(|| "core".to_owned(), |o| format!("plugin {:?}", o.as_str())))]
+    ServiceTaken {
+        /// The service.
+        service: Name,
+        /// Who has it (`None`: a core service).
+        owner: Option<Name>,
+    },
+    /// A route with that method and path is already mounted.
+    #[error("route {method} {path} is already served by plugin {:?}", owner.as_str())]
+    RouteTaken {
+        /// The method.
+        method: String,
+        /// The full path.
+        path: String,
+        /// The plugin serving it.
+        owner: Name,
+    },
+    /// The bus refused a hook or filter.
+    #[error(transparent)]
+    Subscription {
+        /// The bus's refusal.
+        refused: BusError,
+    },
 }
 
 /// Why a plugin did not run.
@@ -131,14 +151,13 @@ pub enum SkipReason {
     /// The plugin's contract is not supported by this host.
     ContractUnsupported {
         /// The contract error, naming both versions.
-        message: String,
+        error: ContractError,
     },
-    /// A child plugin that could not attach.
+    /// A child plugin that could not attach: its parent is missing, not installed or a child itself, declares
+    /// no such point, or the point's policy refuses it.
     ChildRejected {
-        /// Which rule.
-        rejection: ChildRejection,
-        /// The full message, naming child, parent and point.
-        message: String,
+        /// The refusal, naming child, parent, point and (for a policy) the rule.
+        error: AttachError,
     },
     /// A child whose parent did not activate.
     ParentInactive {
@@ -156,6 +175,7 @@ pub enum SkipReason {
 
 /// One plugin's line in the report: outcome and what it registered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PluginReport {
     /// The plugin.
     pub name: Name,
@@ -366,11 +386,11 @@ impl ActivationReport {
 impl fmt::Display for FailReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FailReason::Setup { message } => write!(f, "setup failed: {message}"),
+            FailReason::Setup { error } => write!(f, "setup failed: {error}"),
             FailReason::Panicked { message } => write!(f, "setup panicked: {message}"),
             FailReason::TimedOut { after_ms } => write!(f, "setup timed out after {after_ms} ms"),
             FailReason::Migration { id, message } => write!(f, "migration {id:?} failed: {message}"),
-            FailReason::Registration { message } => write!(f, "registration failed: {message}"),
+            FailReason::Registration { conflict } => write!(f, "registration failed: {conflict}"),
         }
     }
 }
@@ -405,9 +425,8 @@ impl fmt::Display for SkipReason {
                 write!(f, "dependency cycle: {}", path.join(" -> "))
             }
             SkipReason::DependencyInactive { dependency } => write!(f, "dependency {dependency:?} did not activate"),
-            SkipReason::ContractUnsupported { message } | SkipReason::ChildRejected { message, .. } => {
-                f.write_str(message)
-            }
+            SkipReason::ContractUnsupported { error } => write!(f, "{error}"),
+            SkipReason::ChildRejected { error } => write!(f, "{error}"),
             SkipReason::ParentInactive { parent } => write!(f, "parent {parent:?} did not activate"),
             SkipReason::NotApplied {
                 parent,

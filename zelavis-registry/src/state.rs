@@ -220,8 +220,7 @@ impl PluginRegistry {
     /// Applies `records` in place (see [`apply_state`](Self::apply_state)); returns the unknown and the missing
     /// names.
     pub(crate) fn apply_records(&mut self, records: &[InstallRecord]) -> (Vec<Name>, Vec<Name>) {
-        let mut last: IndexMap<&Name, &InstallRecord> =
-            crate::hash::index_map_with_capacity(records.len());
+        let mut last: IndexMap<&Name, &InstallRecord> = crate::hash::index_map_with_capacity(records.len());
         for record in records {
             last.insert(&record.name, record);
         }

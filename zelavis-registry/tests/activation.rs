@@ -288,8 +288,10 @@ fn child_refused_by_policy_is_rejected() {
         matches!(
             skip_reason(&report, "bad"),
             SkipReason::ChildRejected {
-                rejection: ChildRejection::Policy,
-                ..
+                error: AttachError::Refused {
+                    policy: Policy::Reviewed,
+                    ..
+                }
             }
         ),
         "{report}"
@@ -307,15 +309,17 @@ fn private_point_by_default_refuses_unlisted_children() {
     assert!(matches!(
         skip_reason(&report, "bad"),
         SkipReason::ChildRejected {
-            rejection: ChildRejection::Policy,
-            ..
+            error: AttachError::Refused {
+                policy: Policy::Private,
+                ..
+            }
         }
     ));
 }
 
-fn rejection(report: &ActivationReport, name: &str) -> ChildRejection {
+fn rejection<'r>(report: &'r ActivationReport, name: &str) -> &'r AttachError {
     match skip_reason(report, name) {
-        SkipReason::ChildRejected { rejection, .. } => *rejection,
+        SkipReason::ChildRejected { error } => error,
         other => panic!("{name}: expected a child rejection, got {other:?}"),
     }
 }
@@ -323,7 +327,10 @@ fn rejection(report: &ActivationReport, name: &str) -> ChildRejection {
 #[test]
 fn child_whose_parent_is_missing_is_rejected() {
     let (_, report) = start([RegistryEntry::installed(child("orphan", &GHOST_PAYMENTS))]);
-    assert_eq!(rejection(&report, "orphan"), ChildRejection::ParentMissing);
+    assert!(matches!(
+        rejection(&report, "orphan"),
+        AttachError::ParentMissing { .. }
+    ));
 }
 
 #[test]
@@ -332,7 +339,10 @@ fn child_whose_parent_is_not_installed_is_rejected() {
         RegistryEntry::available(shop()),
         RegistryEntry::installed(child("stripe", &SHOP_PAYMENTS)),
     ]);
-    assert_eq!(rejection(&report, "stripe"), ChildRejection::ParentNotInstalled);
+    assert!(matches!(
+        rejection(&report, "stripe"),
+        AttachError::ParentNotInstalled { .. }
+    ));
 }
 
 #[test]
@@ -341,7 +351,10 @@ fn child_of_an_undeclared_point_is_rejected() {
         RegistryEntry::installed(shop()),
         RegistryEntry::installed(child("refunder", &SHOP_REFUNDS)),
     ]);
-    assert_eq!(rejection(&report, "refunder"), ChildRejection::NoSuchExtensionPoint);
+    assert!(matches!(
+        rejection(&report, "refunder"),
+        AttachError::NoSuchExtensionPoint { .. }
+    ));
     assert_eq!(report.outcome("shop"), Some(&Outcome::Activated));
 }
 
@@ -449,7 +462,7 @@ fn setup_error_is_isolated() {
     assert_eq!(
         fail_reason(&report, "bad"),
         &FailReason::Setup {
-            message: "setup refused".to_owned()
+            error: SetupError::msg("setup refused")
         }
     );
     assert_eq!(active(&runtime), ["good"]);
@@ -645,9 +658,11 @@ fn unsupported_contract_is_skipped() {
         .build()
         .unwrap();
     let (runtime, report) = start([RegistryEntry::installed(future), RegistryEntry::installed(plain("now"))]);
-    let SkipReason::ContractUnsupported { message } = skip_reason(&report, "future") else {
+    let SkipReason::ContractUnsupported { error } = skip_reason(&report, "future") else {
         panic!("expected ContractUnsupported\n{report}");
     };
+    assert!(matches!(error, ContractError::NewerMinor { .. }), "{error}");
+    let message = error.to_string();
     assert!(message.contains("1.9.0") && message.contains("1.0.0"), "{message}");
     assert_eq!(active(&runtime), ["now"]);
 }
@@ -819,4 +834,83 @@ fn plugin_module_precedence_is_direct_then_plugin_then_default() {
     for shape in ["directly", "`plugin`", "`default`", "@acme/empty"] {
         assert!(message.contains(shape), "{shape:?} missing from {message:?}");
     }
+}
+
+#[test]
+fn refusals_stay_typed_through_json() {
+    let report = mixed_report();
+    let json = serde_json::to_value(&report).unwrap();
+    let line = |name: &str| {
+        json["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    // A policy refusal names child, parent, point and policy as fields, not in a sentence.
+    let orphan = line("orphan");
+    assert_eq!(orphan["outcome"], "skipped");
+    assert_eq!(orphan["reason"]["kind"], "child-rejected");
+    assert_eq!(orphan["reason"]["error"]["error"], "parent-missing");
+    assert_eq!(orphan["reason"]["error"]["child"], "orphan");
+    // A setup error keeps its kind.
+    let refused = line("refused");
+    assert_eq!(refused["reason"]["kind"], "setup");
+    assert_eq!(refused["reason"]["error"]["error"], "message");
+    assert_eq!(refused["reason"]["error"]["detail"], "setup refused");
+    let needy = line("needy");
+    assert_eq!(needy["reason"]["kind"], "dependency-missing");
+    assert_eq!(needy["reason"]["dependency"], "ghost");
+}
+
+const HOST: ExtensionPointRef<ListApi> = ExtensionPointRef::new("host", "slot");
+
+#[test]
+fn a_registration_conflict_is_typed() {
+    let (_, report) = start([
+        RegistryEntry::installed(service_plugin("first", "shared")),
+        RegistryEntry::installed(service_plugin("second", "shared")),
+    ]);
+    // Seen while `second` sets up: the context refuses it, typed.
+    assert!(
+        matches!(
+            fail_reason(&report, "second"),
+            FailReason::Setup {
+                error: SetupError::Service(ServiceError::Duplicate { .. })
+            }
+        ),
+        "{report}"
+    );
+
+    // Found only at commit: a child registering what its parent registered in the same setup.
+    let host = PluginDef::builder("host")
+        .extension_point(HOST.declare().policy(Policy::Open))
+        .permission(Permission::ServicesRegister)
+        .setup_async(|cx| async move {
+            cx.register_service(ServiceDef::new(Name::parse("shared")?))?;
+            let mut api = ListApi::default();
+            cx.extend(&HOST, &mut api).await?;
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    let greedy = PluginDef::builder("greedy")
+        .permission(Permission::ServicesRegister)
+        .extends(HOST.with_setup(|_, cx| cx.register_service(ServiceDef::new(Name::parse("shared")?))))
+        .build()
+        .unwrap();
+    let (_, report) = start([RegistryEntry::installed(host), RegistryEntry::installed(greedy)]);
+    assert_eq!(
+        fail_reason(&report, "greedy"),
+        &FailReason::Registration {
+            conflict: RegistrationConflict::ServiceTaken {
+                service: n("shared"),
+                owner: Some(n("host")),
+            }
+        },
+        "{report}"
+    );
+    assert_eq!(report.outcome("host"), Some(&Outcome::Activated));
 }

@@ -114,8 +114,8 @@ impl Bus {
                 owner: owner.clone(),
                 kind,
                 name: key.name.to_owned(),
-                expected: existing.map_or("another type", |slot| slot.payload_name),
-                found,
+                expected: existing.map_or("another type", |slot| slot.payload_name).into(),
+                found: found.into(),
             };
             if existing.is_some_and(|slot| slot.payload != payload) {
                 return Err(mismatch());
@@ -359,7 +359,7 @@ mod tests {
         };
         assert_eq!(
             (owner.as_str(), kind, hook.as_str(), expected),
-            ("second", SubscriptionKind::Hook, "order.created", "u64")
+            ("second", SubscriptionKind::Hook, "order.created", "u64".into())
         );
         assert!(found.ends_with("String"));
 
@@ -373,14 +373,10 @@ mod tests {
                 ],
             )
             .unwrap_err();
-        assert!(matches!(
-            error,
-            BusError::TypeMismatch {
-                expected: "u64",
-                found: "i8",
-                ..
-            }
-        ));
+        assert!(
+            matches!(&error, BusError::TypeMismatch { expected, found, .. } if expected == "u64" && found == "i8"),
+            "{error:?}"
+        );
         assert_eq!(bus.owners(), [name("first")]);
 
         // The same name as a filter and as a hook are separate: no mismatch.

@@ -160,7 +160,8 @@ pub struct TypeMismatch {
 }
 
 /// Why [`Bus::install`](super::Bus::install) refused a plugin's subscriptions. Nothing was installed.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "error", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum BusError {
     /// The hook or filter name breaks the [name grammar](crate::bus#name-grammar).
@@ -185,9 +186,9 @@ pub enum BusError {
         /// The hook or filter name.
         name: String,
         /// The payload type the name already carries.
-        expected: &'static str,
+        expected: std::borrow::Cow<'static, str>,
         /// The payload type of the refused subscription.
-        found: &'static str,
+        found: std::borrow::Cow<'static, str>,
     },
 }
 
@@ -245,8 +246,8 @@ mod tests {
             owner: Name::parse("shop").unwrap(),
             kind: SubscriptionKind::Hook,
             name: "order.created".into(),
-            expected: "u32",
-            found: "u64",
+            expected: "u32".into(),
+            found: "u64".into(),
         };
         assert_eq!(
             error.to_string(),

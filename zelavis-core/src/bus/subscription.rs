@@ -16,7 +16,8 @@ use super::snapshot::{Entry, ErasedList, List, Slot};
 use crate::name::Name;
 
 /// Whether a subscription is a hook handler or a filter. Hooks and filters have separate name spaces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SubscriptionKind {
     /// An async or sync handler run by [`Bus::emit`](super::Bus::emit).
     Hook,

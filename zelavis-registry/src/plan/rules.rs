@@ -9,7 +9,7 @@ use zelavis_plugin::extension::AttachError;
 use crate::activation::Offered;
 use crate::graph::Graph;
 use crate::registry::{PluginRegistry, Status};
-use crate::report::{ChildRejection, SkipReason};
+use crate::report::SkipReason;
 
 /// Checks a top-level plugin's contract and its dependencies against the registry (not whether they are
 /// active).
@@ -20,7 +20,7 @@ pub(crate) fn static_check(
 ) -> Result<(), SkipReason> {
     def.contract()
         .check_supported_by(host)
-        .map_err(|e| SkipReason::ContractUnsupported { message: e.to_string() })?;
+        .map_err(|error| SkipReason::ContractUnsupported { error })?;
     for dependency in def.dependencies() {
         let name = dependency.plugin.clone();
         let Some(entry) = registry.get(name.as_str()) else {
@@ -54,63 +54,44 @@ pub(crate) fn withheld(
     child
         .contract()
         .check_supported_by(host)
-        .map_err(|e| SkipReason::ContractUnsupported { message: e.to_string() })?;
-    let reject = |rejection, error: AttachError| SkipReason::ChildRejected {
-        rejection,
-        message: error.to_string(),
-    };
+        .map_err(|error| SkipReason::ContractUnsupported { error })?;
+    let reject = |error: AttachError| SkipReason::ChildRejected { error };
     let Some(extends) = child.extends() else {
-        return Err(reject(
-            ChildRejection::ParentMissing,
-            AttachError::NotAChild {
-                child: child.name().clone(),
-            },
-        ));
+        return Err(reject(AttachError::NotAChild {
+            child: child.name().clone(),
+        }));
     };
     let (parent, point) = (extends.plugin.clone(), extends.extension_point.clone());
+    let child_name = child.name().clone();
     let Some(entry) = registry.get(parent.as_str()) else {
-        return Err(reject(
-            ChildRejection::ParentMissing,
-            AttachError::ParentMissing {
-                child: child.name().clone(),
-                parent,
-                extension_point: point,
-            },
-        ));
+        return Err(reject(AttachError::ParentMissing {
+            child: child_name,
+            parent,
+            extension_point: point,
+        }));
     };
     if entry.plugin.is_child() {
-        return Err(SkipReason::ChildRejected {
-            rejection: ChildRejection::ParentIsChild,
-            message: format!(
-                "child plugin {:?} extends {:?}, which is itself a child plugin and cannot host children",
-                child.name().as_str(),
-                parent.as_str()
-            ),
-        });
+        return Err(reject(AttachError::ParentIsChild {
+            child: child_name,
+            parent,
+            extension_point: point,
+        }));
     }
     if entry.status() != Status::Installed {
-        return Err(reject(
-            ChildRejection::ParentNotInstalled,
-            AttachError::ParentNotInstalled {
-                child: child.name().clone(),
-                parent,
-                extension_point: point,
-            },
-        ));
+        return Err(reject(AttachError::ParentNotInstalled {
+            child: child_name,
+            parent,
+            extension_point: point,
+        }));
     }
     let Some(declared) = entry.plugin.extension_point(point.as_str()) else {
-        return Err(reject(
-            ChildRejection::NoSuchExtensionPoint,
-            AttachError::NoSuchExtensionPoint {
-                child: child.name().clone(),
-                parent,
-                extension_point: point,
-            },
-        ));
+        return Err(reject(AttachError::NoSuchExtensionPoint {
+            child: child_name,
+            parent,
+            extension_point: point,
+        }));
     };
-    declared
-        .admits(&parent, child.name())
-        .map_err(|e| reject(ChildRejection::Policy, e))?;
+    declared.admits(&parent, child.name()).map_err(reject)?;
     Ok(point)
 }
 

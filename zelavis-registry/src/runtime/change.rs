@@ -413,8 +413,7 @@ fn apply_locally(live: &mut Live, edit: &Edit) {
 /// Makes the live records exactly `records` (the last record of a name wins; a plugin of this host without one
 /// counts as available); returns the plugins of this host whose record changed.
 pub(crate) fn adopt_records(live: &mut Live, records: &[InstallRecord]) -> Vec<Name> {
-    let mut last: IndexMap<&Name, &InstallRecord> =
-        crate::hash::index_map_with_capacity(records.len());
+    let mut last: IndexMap<&Name, &InstallRecord> = crate::hash::index_map_with_capacity(records.len());
     for record in records {
         last.insert(&record.name, record);
     }
