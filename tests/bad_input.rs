@@ -204,3 +204,88 @@ fn catalog_claims_and_duplicates_are_refused() {
         );
     }
 }
+
+// ---- the registry's own entry points ---------------------------------------------------------------------------
+
+#[test]
+fn padded_state_names_are_refused_not_trimmed() {
+    for padded in ["\u{a0}stripe", " stripe", "stripe\t", "stri\u{202e}pe"] {
+        let text = serde_json::json!({"records": [{"name": padded, "status": "installed"}]}).to_string();
+        let refused = RegistryState::from_json(&text).unwrap_err();
+        assert!(
+            matches!(&refused, StateError::InvalidName { path, .. } if path == "$.records[0].name"),
+            "{padded:?}: {refused}"
+        );
+    }
+}
+
+#[test]
+fn huge_names_and_paths_give_bounded_errors_from_the_registry_too() {
+    let huge = "x".repeat(10 << 20);
+    let state = serde_json::json!({"records": [{"name": huge, "status": "installed"}]}).to_string();
+    let refused = RegistryState::from_json(&state).unwrap_err().to_string();
+    assert!(refused.len() < 1_000, "{} bytes", refused.len());
+
+    futures::executor::block_on(async {
+        let (runtime, _) = Runtime::builder(PluginRegistry::default()).start().await.unwrap();
+        let unknown = runtime.enable(&huge).await.unwrap_err().to_string();
+        assert!(unknown.len() < 1_000, "{} bytes", unknown.len());
+        let route = runtime
+            .call_route(&Method::GET, &format!("/{huge}"), RouteRequest::default())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(route.len() < 1_000, "{} bytes", route.len());
+    });
+    let scope = huge.parse::<Scope>().unwrap_err().to_string();
+    assert!(scope.len() < 1_000, "{} bytes", scope.len());
+}
+
+#[test]
+fn a_document_of_format_0_is_corrupt_on_load_and_save_alike() {
+    use zelavis::registry::store::memory::MemoryStore;
+    use zelavis::registry::store::{RegistryStore, StoreError};
+    let store = MemoryStore::new();
+    store.write_raw(
+        &Scope::Default,
+        br#"{"format": 0, "revision": 1, "state": {"records": []}}"#,
+    );
+    futures::executor::block_on(async {
+        assert!(matches!(
+            store.load(&Scope::Default).await,
+            Err(StoreError::Corrupt { .. })
+        ));
+        let save = store
+            .save(&Scope::Default, &RegistryState::default(), Revision(1))
+            .await;
+        assert!(matches!(save, Err(StoreError::Corrupt { .. })), "{save:?}");
+    });
+}
+
+#[test]
+fn a_5000_plugin_cycle_gives_a_small_report() {
+    let n = 5_000;
+    let entries = (0..n).map(|i| {
+        let def = PluginDef::builder(format!("p{i}"))
+            .dependency(format!("p{}", (i + 1) % n), None)
+            .build()
+            .unwrap();
+        RegistryEntry::installed(def)
+    });
+    let registry = PluginRegistry::new(entries).unwrap();
+    let (_, report) = futures::executor::block_on(Runtime::builder(registry).start()).unwrap();
+    assert_eq!(report.len(), n);
+    let names: usize = report
+        .plugins()
+        .iter()
+        .map(|line| match &line.outcome {
+            Outcome::Skipped {
+                reason: SkipReason::DependencyCycle { cycle },
+            } => cycle.len(),
+            other => panic!("{}: {other}", line.name),
+        })
+        .sum();
+    // Each line names at most 16 plugins of the cycle: linear in the plugins, not quadratic.
+    assert!(names <= n * 16, "{names} names");
+    assert!(serde_json::to_string(&report).unwrap().len() < 5 << 20);
+}

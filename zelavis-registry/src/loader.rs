@@ -13,6 +13,7 @@ use thiserror::Error;
 use zelavis_plugin::{DefinitionError, PluginDef};
 
 use zelavis_core::name::Name;
+use zelavis_core::quote::Quoted;
 
 use crate::record::InstallRecord;
 use crate::registry::{PluginRegistry, RegistryEntry, RegistryError};
@@ -56,7 +57,7 @@ impl PluginModule {
             .or(self.plugin)
             .or(self.default)
             .ok_or_else(|| LoadError::NoExport {
-                specifier: specifier.to_owned(),
+                specifier: Quoted::new(specifier),
             })
     }
 }
@@ -75,40 +76,40 @@ pub enum LoadError {
     #[error("plugin specifier is empty")]
     EmptySpecifier,
     /// No module is known under the specifier.
-    #[error("no plugin module for specifier {specifier:?}")]
+    #[error("no plugin module for specifier {specifier}")]
     NotFound {
-        /// The specifier.
-        specifier: String,
+        /// The specifier (a bounded copy).
+        specifier: Quoted,
     },
     /// The module exports no definition in any of the three shapes.
-    #[error("module {specifier:?} exports no plugin: export the definition directly, as `plugin`, or as `default`")]
+    #[error("module {specifier} exports no plugin: export the definition directly, as `plugin`, or as `default`")]
     NoExport {
-        /// The specifier.
-        specifier: String,
+        /// The specifier (a bounded copy).
+        specifier: Quoted,
     },
     /// The module's definition is invalid.
-    #[error("module {specifier:?} has an invalid definition: {source}")]
+    #[error("module {specifier} has an invalid definition: {source}")]
     Definition {
-        /// The specifier.
-        specifier: String,
+        /// The specifier (a bounded copy).
+        specifier: Quoted,
         /// Every problem.
         source: DefinitionError,
     },
     /// The module defines a plugin of another name than the record asked for.
-    #[error("module {specifier:?} defines plugin {found:?}, not {expected:?}")]
+    #[error("module {specifier} defines plugin {found:?}, not {expected:?}")]
     NameMismatch {
-        /// The specifier.
-        specifier: String,
+        /// The specifier (a bounded copy).
+        specifier: Quoted,
         /// The name the record gave.
         expected: Name,
         /// The name the module's plugin has.
         found: Name,
     },
     /// A host loader failed for its own reasons.
-    #[error("loading {specifier:?} failed: {message}")]
+    #[error("loading {specifier} failed: {message}")]
     Failed {
-        /// The specifier.
-        specifier: String,
+        /// The specifier (a bounded copy).
+        specifier: Quoted,
         /// Why.
         message: String,
     },
@@ -189,10 +190,10 @@ impl PluginLoader for StaticLoader {
             return Err(LoadError::EmptySpecifier);
         }
         let module = self.modules.get(specifier).ok_or_else(|| LoadError::NotFound {
-            specifier: specifier.to_owned(),
+            specifier: Quoted::new(specifier),
         })?;
         module().map_err(|source| LoadError::Definition {
-            specifier: specifier.to_owned(),
+            specifier: Quoted::new(specifier),
             source,
         })
     }
@@ -243,7 +244,7 @@ pub async fn load_registry(
                 let def = loader.load(&specifier).await?.resolve(&specifier)?;
                 if def.name() != &record.name {
                     return Err(LoadError::NameMismatch {
-                        specifier,
+                        specifier: Quoted::new(&specifier),
                         expected: record.name.clone(),
                         found: def.name().clone(),
                     });

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use semver::Version;
 use serde::{Deserialize, Serialize};
 use zelavis_core::name::Name;
+use zelavis_core::quote::Quoted;
 
 use crate::registry::Status;
 use crate::source::Source;
@@ -209,7 +210,7 @@ impl RawRecord {
         if self.name.trim().is_empty() {
             return Err(StateError::BlankName {
                 path: path(),
-                name: self.name,
+                name: Quoted::new(&self.name),
             });
         }
         let name = match Name::parse(&self.name) {
@@ -217,7 +218,7 @@ impl RawRecord {
             Err(source) => {
                 return Err(StateError::InvalidName {
                     path: path(),
-                    name: self.name,
+                    name: Quoted::new(&self.name),
                     source,
                 });
             }

@@ -18,6 +18,7 @@ use semver::Version;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use zelavis_core::name::{Name, NameError};
+use zelavis_core::quote::Quoted;
 use zelavis_plugin::PluginDef;
 
 use crate::hash::IndexMap;
@@ -157,22 +158,22 @@ pub enum RegistryError {
         second: usize,
     },
     /// No entry has this name.
-    #[error("plugin {name:?} is not in the registry")]
+    #[error("plugin {name} is not in the registry")]
     NotFound {
-        /// The name as given.
-        name: String,
+        /// The name as given (a bounded copy).
+        name: Quoted,
     },
     /// An empty or blank name was given.
-    #[error("plugin name {name:?} is blank")]
+    #[error("plugin name {name} is blank")]
     BlankName {
-        /// The name as given.
-        name: String,
+        /// The name as given (a bounded copy).
+        name: Quoted,
     },
     /// A name that breaks the name grammar was given.
-    #[error("plugin name {name:?} is invalid: {source}")]
+    #[error("plugin name {name} is invalid: {source}")]
     InvalidName {
-        /// The name as given.
-        name: String,
+        /// The name as given (a bounded copy).
+        name: Quoted,
         /// The broken rule.
         source: NameError,
     },
@@ -278,10 +279,9 @@ impl PluginRegistry {
 
     /// Sets the status of the plugin named `name` and returns its previous status.
     pub fn set_status(&mut self, name: &str, status: Status) -> Result<Status, RegistryError> {
-        let entry = self
-            .entries
-            .get_mut(name)
-            .ok_or_else(|| RegistryError::NotFound { name: name.to_owned() })?;
+        let entry = self.entries.get_mut(name).ok_or_else(|| RegistryError::NotFound {
+            name: Quoted::new(name),
+        })?;
         tracing::debug!(plugin = %entry.name(), from = %entry.record.status, to = %status, "registry status");
         Ok(std::mem::replace(&mut entry.record.status, status))
     }
@@ -312,10 +312,12 @@ impl PluginRegistry {
     /// ```
     pub fn remove(&self, name: &str) -> Result<PluginRegistry, RegistryError> {
         if name.trim().is_empty() {
-            return Err(RegistryError::BlankName { name: name.to_owned() });
+            return Err(RegistryError::BlankName {
+                name: Quoted::new(name),
+            });
         }
         zelavis_core::name::validate(name).map_err(|source| RegistryError::InvalidName {
-            name: name.to_owned(),
+            name: Quoted::new(name),
             source,
         })?;
         let mut next = self.clone();

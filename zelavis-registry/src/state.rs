@@ -18,6 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use zelavis_core::name::{Name, NameError};
+use zelavis_core::quote::Quoted;
 
 use crate::hash::IndexMap;
 use crate::json;
@@ -70,20 +71,20 @@ pub enum StateError {
         column: usize,
     },
     /// A record's name is empty or only whitespace.
-    #[error("registry state is invalid at {path}: plugin name {name:?} is blank")]
+    #[error("registry state is invalid at {path}: plugin name {name} is blank")]
     BlankName {
         /// The JSON path of the name, e.g. `$.records[3].name`.
         path: String,
-        /// The name as written.
-        name: String,
+        /// The name as written (a bounded copy).
+        name: Quoted,
     },
     /// A record's name breaks the name grammar (surrounding whitespace included: names are never trimmed).
     #[error("registry state is invalid at {path}: {source}")]
     InvalidName {
         /// The JSON path of the name, e.g. `$.records[3].name`.
         path: String,
-        /// The name as written.
-        name: String,
+        /// The name as written (a bounded copy).
+        name: Quoted,
         /// The broken rule.
         source: NameError,
     },

@@ -772,7 +772,7 @@ fn loader_errors_are_typed() {
     assert_eq!(
         block_on(loader.load("@acme/zzz")).unwrap_err(),
         LoadError::NotFound {
-            specifier: "@acme/zzz".to_owned()
+            specifier: "@acme/zzz".into()
         }
     );
     let Err(LoadRegistryError::Load { failures }) = block_on(load_registry(
@@ -794,7 +794,7 @@ fn loader_errors_are_typed() {
         (
             3,
             LoadError::NameMismatch {
-                specifier: "@acme/a".to_owned(),
+                specifier: "@acme/a".into(),
                 expected: n("d"),
                 found: n("a")
             }
@@ -827,7 +827,7 @@ fn plugin_module_precedence_is_direct_then_plugin_then_default() {
     assert_eq!(
         error,
         LoadError::NoExport {
-            specifier: "@acme/empty".to_owned()
+            specifier: "@acme/empty".into()
         }
     );
     let message = error.to_string();

@@ -12,7 +12,7 @@ use futures::executor::block_on;
 use semver::Version;
 use zelavis_registry::prelude::*;
 use zelavis_registry::store::memory::MemoryStore;
-use zelavis_registry::store::{StateChange, update_state};
+use zelavis_registry::store::update_state;
 
 fn n(text: &str) -> Name {
     Name::parse(text).unwrap()
@@ -193,17 +193,6 @@ impl RegistryStore for Failing {
             });
         }
         self.0.save(scope, state, expected).await
-    }
-
-    async fn update(&self, scope: &Scope, change: &StateChange<'_>) -> Result<Stored, StoreError> {
-        // The default, built from load and save.
-        let mut stored = self.load(scope).await?;
-        change(&mut stored.state);
-        let revision = self.save(scope, &stored.state, stored.revision).await?;
-        Ok(Stored {
-            state: stored.state,
-            revision,
-        })
     }
 }
 

@@ -157,7 +157,7 @@ fn removing_a_blank_or_invalid_name_is_an_error() {
     for blank in ["", "   ", "\t\n"] {
         assert_eq!(
             registry.remove(blank).err(),
-            Some(RegistryError::BlankName { name: blank.to_owned() }),
+            Some(RegistryError::BlankName { name: blank.into() }),
             "{blank:?}"
         );
     }

@@ -56,7 +56,7 @@ impl Harness for Kv {
 fn kv_store_conforms() {
     let report = block_on(conformance::run(&Kv::default()));
     assert!(report.passed(), "{report}");
-    assert_eq!(report.results.len(), 12);
+    assert_eq!(report.results.len(), 13);
 }
 
 fn name(text: &str) -> Name {

@@ -34,5 +34,28 @@ impl Harness for Memory {
 fn memory_store_conforms() {
     let report = futures::executor::block_on(conformance::run(&Memory));
     assert!(report.passed(), "{report}");
-    assert_eq!(report.results.len(), 12);
+    assert_eq!(report.results.len(), 13);
+}
+
+#[test]
+fn revisions_never_wrap() {
+    use zelavis_registry::state::RegistryState;
+    use zelavis_registry::store::{RegistryStore, Revision, StoreError, encode_document, update_state};
+    let store = MemoryStore::new();
+    store.write_raw(
+        &Scope::Default,
+        &encode_document(&RegistryState::default(), Revision(u64::MAX)),
+    );
+    futures::executor::block_on(async {
+        let refused = store
+            .save(&Scope::Default, &RegistryState::default(), Revision(u64::MAX))
+            .await;
+        assert!(matches!(refused, Err(StoreError::RevisionLimit { .. })), "{refused:?}");
+        let refused = update_state(&store, &Scope::Default, |_| {}).await;
+        assert!(matches!(refused, Err(StoreError::RevisionLimit { .. })), "{refused:?}");
+        assert_eq!(
+            store.load(&Scope::Default).await.expect("load").revision,
+            Revision(u64::MAX)
+        );
+    });
 }

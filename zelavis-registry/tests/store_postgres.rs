@@ -103,7 +103,7 @@ async fn postgres_store_conforms() {
     };
     let report = conformance::run(&Postgres { url }).await;
     assert!(report.passed(), "{report}");
-    assert_eq!(report.results.len(), 12);
+    assert_eq!(report.results.len(), 13);
     assert!(report.store.starts_with("postgres "), "{}", report.store);
 }
 

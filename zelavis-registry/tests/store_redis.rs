@@ -97,7 +97,7 @@ async fn redis_store_conforms() {
     };
     let report = conformance::run(&Redis { url }).await;
     assert!(report.passed(), "{report}");
-    assert_eq!(report.results.len(), 12);
+    assert_eq!(report.results.len(), 13);
     assert!(report.store.starts_with("redis "), "{}", report.store);
 }
 
@@ -323,5 +323,39 @@ async fn racing_first_saves_of_a_new_scope_make_one_winner() {
         Err(StoreError::Conflict { expected, actual, .. }) => (*expected, *actual) == (Revision::NONE, Revision(1)),
         Err(_) => false,
     }));
+    servers::delete_prefix(&url, store.prefix()).await;
+}
+
+/// Revisions are compared exactly, even above 2^53 where Lua's doubles round, and never wrap at `u64::MAX`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revisions_compare_exactly_and_never_wrap() {
+    let Some(url) = servers::redis_or_skip().await else {
+        return;
+    };
+    let store = fresh(&url).await;
+    let key = store.state_key(&Scope::Default);
+    let big = (1_u64 << 53) + 1;
+    let document = zelavis_registry::store::encode_document(&state(&["a"]), Revision(big));
+    set_raw(&url, &key, &document).await;
+    // 2^53 and 2^53 + 1 are the same double: a save based on 2^53 must still be stale.
+    let stale = store.save(&Scope::Default, &state(&["b"]), Revision(big - 1)).await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict { actual, .. }) if actual == Revision(big)),
+        "{stale:?}"
+    );
+    let next = store
+        .save(&Scope::Default, &state(&["b"]), Revision(big))
+        .await
+        .expect("save");
+    assert_eq!(next, Revision(big + 1));
+
+    let last = zelavis_registry::store::encode_document(&state(&["a"]), Revision(u64::MAX));
+    set_raw(&url, &key, &last).await;
+    let refused = store.save(&Scope::Default, &state(&["b"]), Revision(u64::MAX)).await;
+    assert!(matches!(refused, Err(StoreError::RevisionLimit { .. })), "{refused:?}");
+    assert_eq!(
+        store.load(&Scope::Default).await.expect("load").revision,
+        Revision(u64::MAX)
+    );
     servers::delete_prefix(&url, store.prefix()).await;
 }

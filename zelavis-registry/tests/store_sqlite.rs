@@ -77,7 +77,7 @@ impl Harness for Sqlite {
 fn sqlite_store_conforms() {
     let report = block_on(conformance::run(&Sqlite::new()));
     assert!(report.passed(), "{report}");
-    assert_eq!(report.results.len(), 12);
+    assert_eq!(report.results.len(), 13);
     assert!(report.store.starts_with("sqlite "), "{report}");
 }
 
@@ -357,4 +357,59 @@ fn two_threads_with_their_own_connections_lose_nothing() {
             );
         }
     }
+}
+
+#[test]
+fn a_version_1_ledger_is_moved_to_the_default_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.db");
+    // A database as schema version 1 left it: no scope in the ledger.
+    raw(&path)
+        .execute_batch(
+            "CREATE TABLE zelavis_meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
+             INSERT INTO zelavis_meta VALUES ('schema_version', 1);
+             CREATE TABLE zelavis_state (scope TEXT PRIMARY KEY NOT NULL, revision INTEGER NOT NULL,
+                 format INTEGER NOT NULL, body TEXT NOT NULL);
+             CREATE TABLE zelavis_migrations (plugin TEXT NOT NULL, id TEXT NOT NULL, applied_at TEXT NOT NULL,
+                 PRIMARY KEY (plugin, id));
+             INSERT INTO zelavis_migrations VALUES ('shop', '001-orders', '2026-01-01T00:00:00.000Z');",
+        )
+        .unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    let shop = Name::parse("shop").unwrap();
+    block_on(async {
+        assert!(store.is_applied(&Scope::Default, &shop, "001-orders").await.unwrap());
+        let acme = Scope::tenant("acme").unwrap();
+        assert!(!store.is_applied(&acme, &shop, "001-orders").await.unwrap());
+        assert!(store.record(&acme, &shop, "001-orders").await.unwrap());
+    });
+    let version: i64 = raw(&path)
+        .query_row("SELECT value FROM zelavis_meta WHERE key = 'schema_version'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(version, 2);
+}
+
+#[test]
+fn revisions_stop_at_the_column_limit_and_format_0_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("registry.db")).unwrap();
+    plant(&store, &Scope::Default, i64::MAX, 1, r#"{"records":[]}"#);
+    block_on(async {
+        let last = Revision(i64::MAX.unsigned_abs());
+        let refused = store.save(&Scope::Default, &RegistryState::default(), last).await;
+        assert!(matches!(refused, Err(StoreError::RevisionLimit { .. })), "{refused:?}");
+        let refused = update_state(&store, &Scope::Default, |_| {}).await;
+        assert!(matches!(refused, Err(StoreError::RevisionLimit { .. })), "{refused:?}");
+    });
+    plant(&store, &Scope::Default, 3, 0, r#"{"records":[]}"#);
+    block_on(async {
+        let load = store.load(&Scope::Default).await;
+        assert!(matches!(load, Err(StoreError::Corrupt { .. })), "{load:?}");
+        let save = store
+            .save(&Scope::Default, &RegistryState::default(), Revision(3))
+            .await;
+        assert!(matches!(save, Err(StoreError::Corrupt { .. })), "{save:?}");
+    });
 }

@@ -181,7 +181,11 @@ impl RuntimeBuilder {
                         }
                     }
                 };
-                store.update(&self.scope, &add).await?
+                let mut retry = crate::store::Retry::default();
+                if let Some(timer) = &self.timer {
+                    retry = retry.timer(timer.clone());
+                }
+                store.update(&self.scope, &add, &retry).await?
             };
             super::change::adopt_records(&mut live, &stored.state.records);
             live.revision = stored.revision;

@@ -2,6 +2,7 @@
 //! take the stored state (another host's changes included), plan what it touches and carry the plan out.
 
 use zelavis_core::name::Name;
+use zelavis_core::quote::Quoted;
 use zelavis_plugin::PluginDef;
 
 use super::{Live, Runtime, RuntimeError, edits_towards};
@@ -64,7 +65,8 @@ impl Runtime {
                         edit.apply(&mut state.records);
                     }
                 };
-                let update = persistence.store.update(&self.inner.scope, &apply);
+                let retry = self.retry();
+                let update = persistence.store.update(&self.inner.scope, &apply, &retry);
                 Some(tracing::Instrument::instrument(update, span).await?)
             }
             _ => None,
@@ -95,7 +97,7 @@ impl Runtime {
             touched.push((name, Some(entry.plugin)));
         }
         match stored {
-            Some(Stored { state, revision }) if revision != live.revision.next() => {
+            Some(Stored { state, revision }) if Some(revision) != live.revision.checked_next() => {
                 // Someone else wrote in between: take the whole stored state.
                 touched.extend(adopt_records(&mut live, &state.records).into_iter().map(|n| (n, None)));
                 live.revision = revision;
@@ -381,9 +383,9 @@ fn prepare(live: &Live, request: Request) -> Result<Prepared, RuntimeError> {
 }
 
 fn known<'l>(live: &'l Live, name: &str) -> Result<&'l RegistryEntry, RuntimeError> {
-    live.registry
-        .get(name)
-        .ok_or_else(|| RuntimeError::Unknown { name: name.to_owned() })
+    live.registry.get(name).ok_or_else(|| RuntimeError::Unknown {
+        name: Quoted::new(name),
+    })
 }
 
 /// Applies one edit already written (or with no store to write to) to the live records.

@@ -22,6 +22,7 @@ use thiserror::Error;
 use zelavis_core::bus::Bus;
 use zelavis_core::name::Name;
 use zelavis_core::page::PageError;
+use zelavis_core::quote::Quoted;
 use zelavis_core::service::Services;
 use zelavis_plugin::PluginDef;
 use zelavis_plugin::route::{RouteError, RouteRequest, RouteResponse};
@@ -55,10 +56,10 @@ pub enum Cascade {
 #[non_exhaustive]
 pub enum RuntimeError {
     /// The plugin is not in the registry.
-    #[error("plugin {name:?} is not in the registry")]
+    #[error("plugin {name} is not in the registry")]
     Unknown {
-        /// The name asked for.
-        name: String,
+        /// The name asked for (a bounded copy).
+        name: Quoted,
     },
     /// Active plugins depend on it and the host did not ask to cascade.
     #[error("plugin {plugin:?} cannot be disabled: {} depend(s) on it; disable them first or cascade", dependents.iter().map(|d| format!("{:?}", d.as_str())).collect::<Vec<_>>().join(", "))]
@@ -106,8 +107,8 @@ pub enum RouteCallError {
     NotFound {
         /// The method.
         method: String,
-        /// The path.
-        path: String,
+        /// The path (a bounded copy).
+        path: Quoted,
     },
     /// The handler failed or panicked (recorded in the owner's health).
     #[error(transparent)]
@@ -292,7 +293,7 @@ impl Runtime {
         let Some(mounted) = self.view().routes.get(&(method.clone(), path.to_owned())).cloned() else {
             return Err(RouteCallError::NotFound {
                 method: method.to_string(),
-                path: path.to_owned(),
+                path: Quoted::new(path),
             });
         };
         mounted.route.call(request).await.map_err(|error| {
@@ -413,6 +414,15 @@ impl Runtime {
             unknown,
             revision: self.revision().await,
         })
+    }
+
+    /// How this runtime repeats a contended write: the default policy, waiting with the runtime's timer.
+    fn retry(&self) -> crate::store::Retry {
+        let retry = crate::store::Retry::default();
+        match &self.inner.timer {
+            Some(timer) => retry.timer(timer.clone()),
+            None => retry,
+        }
     }
 
     fn publish(&self, live: &Live) {

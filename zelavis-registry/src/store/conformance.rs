@@ -44,7 +44,7 @@ use futures::channel::oneshot;
 use futures::future::{Either, select};
 use zelavis_core::name::Name;
 
-use super::{RegistryStore, Revision, Scope, StoreError};
+use super::{RegistryStore, Retry, Revision, Scope, StoreError};
 use crate::ledger::MigrationLedger;
 use crate::record::InstallRecord;
 use crate::registry::Status;
@@ -67,6 +67,11 @@ pub trait Harness: Send + Sync {
 
     /// Plants a document of format `format` (newer than this build reads) as the stored state of `scope`.
     async fn write_newer_format(&self, store: &Self::Store, scope: &Scope, format: u64);
+
+    /// How many concurrent updates each of two clients makes in the contention check (default 50).
+    fn contention_writers(&self) -> usize {
+        50
+    }
 
     /// Removes what `fresh` created (default: nothing).
     async fn cleanup(&self, store: Self::Store) {
@@ -158,6 +163,7 @@ pub async fn run<H: Harness>(harness: &H) -> ConformanceReport {
     check!(round_trip);
     check!(stale_revision_conflicts);
     check!(concurrent_writers_lose_nothing);
+    check!(contended_updates_all_succeed);
     check!(tenant_isolation);
     check!(newer_format_is_refused);
     check!(corrupt_data_is_an_error);
@@ -252,6 +258,52 @@ async fn concurrent_writers_lose_nothing<H: Harness>(harness: &H, store: &H::Sto
     expected.sort();
     ensure(found == expected, || {
         format!("after concurrent writers the state holds {found:?}")
+    })
+}
+
+/// Two clients, each running many concurrent [`RegistryStore::update`]s that each add one record: every call
+/// succeeds (no conflict reaches the caller), every record is there, and each update was one revision.
+async fn contended_updates_all_succeed<H: Harness>(harness: &H, store: &H::Store) -> Check {
+    let writers = harness.contention_writers();
+    let other = harness.second_client(store).await;
+    let retry = Retry::default();
+    let clients = [store, &other];
+    let calls = (0..2 * writers).map(|i| {
+        let client = clients[i % 2];
+        let retry = &retry;
+        async move {
+            let name = format!("u{}-{}", i % 2, i / 2);
+            let add = |state: &mut RegistryState| state.records.push(record(&name));
+            client
+                .update(&Scope::Default, &add, retry)
+                .await
+                .map_err(|e| format!("{name}: {e}"))
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    ensure(failed.is_empty(), || {
+        format!(
+            "{} of {} contended updates failed, first: {}",
+            failed.len(),
+            2 * writers,
+            failed[0]
+        )
+    })?;
+    let stored = store.load(&Scope::Default).await.map_err(|e| e.to_string())?;
+    let mut found = names(&stored.state);
+    found.sort();
+    let mut expected: Vec<String> = (0..2 * writers).map(|i| format!("u{}-{}", i % 2, i / 2)).collect();
+    expected.sort();
+    ensure(found == expected, || {
+        format!(
+            "after {} contended updates the state holds {} records",
+            2 * writers,
+            found.len()
+        )
+    })?;
+    ensure(stored.revision == Revision(2 * writers as u64), || {
+        format!("{} updates left the scope at {}", 2 * writers, stored.revision)
     })
 }
 

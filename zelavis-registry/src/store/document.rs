@@ -51,18 +51,32 @@ pub fn decode_document(bytes: &[u8], store: &str, location: &str) -> Result<(Reg
     };
     let document: DocumentIn<'_> =
         serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not a zelavis state document: {e}")))?;
-    if document.format > FORMAT_VERSION {
-        return Err(StoreError::NewerFormat {
-            store: store.to_owned(),
-            location: location.to_owned(),
-            found: document.format,
-            supported: FORMAT_VERSION,
-        });
-    }
+    check_format(document.format, store, location)?;
     let (Some(revision), Some(state)) = (document.revision, document.state) else {
         return Err(corrupt("the document lacks its revision or its state".to_owned()));
     };
     Ok((decode_state(state.get(), store, location)?, revision))
+}
+
+/// The one rule every store applies to a stored format, on load and before overwriting: formats start at 1;
+/// a newer one than this build reads is [`StoreError::NewerFormat`] (left untouched), 0 is corrupt.
+pub(crate) fn check_format(found: u64, store: &str, location: &str) -> Result<(), StoreError> {
+    if found > FORMAT_VERSION {
+        return Err(StoreError::NewerFormat {
+            store: store.to_owned(),
+            location: location.to_owned(),
+            found,
+            supported: FORMAT_VERSION,
+        });
+    }
+    if found == 0 {
+        return Err(StoreError::Corrupt {
+            store: store.to_owned(),
+            location: location.to_owned(),
+            reason: "format 0 is not a zelavis document format".to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Decodes a state JSON text stored in a document, column or value.

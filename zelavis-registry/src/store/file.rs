@@ -18,7 +18,8 @@
 //!
 //! - **Atomic writes.** A document is serialised into a temporary file in the same directory, fsynced, renamed
 //!   over the target, and the directory is fsynced. A crash at any point leaves either the old or the new
-//!   document; at worst a stray `.<file>.<random>.tmp` is left behind, which loads ignore (delete it at will).
+//!   document; at worst a stray `.<file>.<random>.tmp` is left behind, which loads ignore and the next writer of
+//!   that document removes (under the document's lock, so never a live writer's).
 //! - **Compare-and-swap across processes.** `save`, `update` and the ledger's `record` hold an exclusive OS
 //!   lock ([`File::lock`]) on the lock file next to the document around read-check-write, so two processes (or
 //!   two tasks of one process: each operation opens its own handle) never interleave. Lock files are left in
@@ -39,14 +40,17 @@ use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use zelavis_core::name::Name;
+
+use crate::hash::HashSet;
 use zelavis_core::paths::encode_segment;
 
 use super::validated::KnownDocuments;
-use super::{FORMAT_VERSION, RegistryStore, Revision, Scope, StateChange, StoreError, Stored, encode_document};
+use super::{FORMAT_VERSION, RegistryStore, Retry, Revision, Scope, StateChange, StoreError, Stored, encode_document};
 use crate::ledger::MigrationLedger;
 use crate::state::RegistryState;
 
@@ -96,6 +100,8 @@ pub struct FileStore {
     dir: PathBuf,
     /// Per document path, the bytes last written or decoded and their revision; shared by clones.
     known: KnownDocuments,
+    /// Documents whose stray temporary files this store already removed; shared by clones.
+    swept: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 impl fmt::Debug for FileStore {
@@ -120,6 +126,7 @@ impl FileStore {
         Self {
             dir: dir.into(),
             known: KnownDocuments::default(),
+            swept: Arc::default(),
         }
     }
 
@@ -223,9 +230,47 @@ impl FileStore {
         Ok(file)
     }
 
+    /// Removes the temporary files a writer of `path` that crashed left behind, once per document and store.
+    /// The caller holds the document's lock, so no live writer of it is between creating and renaming one.
+    fn sweep(&self, path: &Path) {
+        {
+            let mut swept = self.swept.lock().unwrap_or_else(PoisonError::into_inner);
+            if !swept.insert(path.to_owned()) {
+                return;
+            }
+        }
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return;
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let prefix = format!(".{}.", name.to_string_lossy());
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let file_name = file_name.to_string_lossy();
+            if file_name.starts_with(&prefix) && file_name.ends_with(".tmp") {
+                match fs::remove_file(entry.path()) {
+                    Ok(()) => {
+                        tracing::info!(file = %entry.path().display(), "removed a temporary file a crashed writer left");
+                    }
+                    Err(error) => {
+                        tracing::warn!(file = %entry.path().display(), %error, "cannot remove a stray temporary file");
+                    }
+                }
+            }
+        }
+    }
+
     /// Replaces `path` with `bytes` atomically (temporary file in the same directory, fsync, rename, fsync of
     /// the directory). The caller holds the lock.
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+        self.sweep(path);
         let fail = |step: String, e: &dyn std::fmt::Display| {
             self.backend(format!("cannot write {}: {step}: {e}", path.display()))
         };
@@ -376,13 +421,7 @@ impl RegistryStore for FileStore {
                 actual,
             });
         }
-        if actual.0 == u64::MAX {
-            return Err(self.backend(format!(
-                "cannot write {}: its revision {actual} cannot grow",
-                path.display()
-            )));
-        }
-        let revision = actual.next();
+        let revision = actual.after(u64::MAX, &self.describe(), scope)?;
         let bytes = encode_document(state, revision);
         self.write_atomic(&path, &bytes)?;
         self.known.remember(location(&path), revision, bytes);
@@ -392,18 +431,12 @@ impl RegistryStore for FileStore {
 
     /// Holds the document's lock across load, change and write: concurrent updates from any number of tasks or
     /// processes queue on the lock instead of conflicting.
-    async fn update(&self, scope: &Scope, change: &StateChange<'_>) -> Result<Stored, StoreError> {
+    async fn update(&self, scope: &Scope, change: &StateChange<'_>, _retry: &Retry) -> Result<Stored, StoreError> {
         let path = self.document_path(scope);
         let _lock = self.lock(&path)?;
         let Stored { mut state, revision } = self.read_document(&path)?;
         change(&mut state);
-        if revision.0 == u64::MAX {
-            return Err(self.backend(format!(
-                "cannot write {}: its revision {revision} cannot grow",
-                path.display()
-            )));
-        }
-        let revision = revision.next();
+        let revision = revision.after(u64::MAX, &self.describe(), scope)?;
         let bytes = encode_document(&state, revision);
         self.write_atomic(&path, &bytes)?;
         self.known.remember(location(&path), revision, bytes);

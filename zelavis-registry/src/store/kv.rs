@@ -33,8 +33,9 @@ use async_trait::async_trait;
 use thiserror::Error;
 use zelavis_core::name::Name;
 
+use super::local::ScopeLocks;
 use super::validated::KnownDocuments;
-use super::{RegistryStore, Revision, Scope, StoreError, Stored, encode_document};
+use super::{RegistryStore, Retry, Revision, Scope, StateChange, StoreError, Stored, encode_document};
 use crate::ledger::MigrationLedger;
 use crate::state::RegistryState;
 
@@ -237,6 +238,8 @@ pub struct KvStore<K> {
     root: String,
     /// Per key, the document last written or decoded and its revision; shared by clones.
     known: KnownDocuments,
+    /// This client's updates of a scope take turns; shared by clones.
+    turns: ScopeLocks,
 }
 
 impl<K: KeyValue> KvStore<K> {
@@ -253,6 +256,7 @@ impl<K: KeyValue> KvStore<K> {
             kv,
             root,
             known: KnownDocuments::default(),
+            turns: ScopeLocks::default(),
         }
     }
 
@@ -349,13 +353,7 @@ impl<K: KeyValue> RegistryStore for KvStore<K> {
         if actual != expected {
             return Err(conflict(actual));
         }
-        if actual.0 == u64::MAX {
-            return Err(self.backend(
-                &format!("cannot write {key}"),
-                &KvError::new("the revision cannot grow"),
-            ));
-        }
-        let revision = actual.next();
+        let revision = actual.after(u64::MAX, &self.describe(), scope)?;
         let document = encode_document(state, revision);
         let written = self
             .kv
@@ -370,6 +368,13 @@ impl<K: KeyValue> RegistryStore for KvStore<K> {
             // Someone wrote between our read and our write: report where the store is now.
             Cas::Mismatch { .. } => Err(conflict(self.current(&key).await?.map_or(Revision::NONE, |(r, _)| r))),
         }
+    }
+
+    /// The compare-and-swap loop under `retry`, this client's updates of the scope taking turns so that only
+    /// other clients' writes can make one conflict.
+    async fn update(&self, scope: &Scope, change: &StateChange<'_>, retry: &Retry) -> Result<Stored, StoreError> {
+        let _turn = self.turns.lock(scope).await;
+        retry.update(self, scope, change).await
     }
 }
 

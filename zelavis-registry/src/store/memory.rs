@@ -10,7 +10,9 @@ use futures::channel::mpsc;
 use futures::stream::BoxStream;
 use zelavis_core::name::Name;
 
-use super::{Change, RegistryStore, Revision, Scope, StoreError, Stored, decode_document, encode_document};
+use super::{
+    Change, RegistryStore, Retry, Revision, Scope, StateChange, StoreError, Stored, decode_document, encode_document,
+};
 use crate::ledger::MigrationLedger;
 use crate::state::RegistryState;
 
@@ -71,6 +73,18 @@ fn read(memory: &Memory, scope: &Scope) -> Result<Stored, StoreError> {
     }
 }
 
+/// Writes `state` as the revision after `actual` and tells the watchers.
+fn write(memory: &mut Memory, scope: &Scope, state: &RegistryState, actual: Revision) -> Result<Revision, StoreError> {
+    let revision = actual.after(u64::MAX, STORE, scope)?;
+    memory.documents.insert(scope.clone(), encode_document(state, revision));
+    let change = Change {
+        scope: scope.clone(),
+        revision,
+    };
+    memory.watchers.retain(|w| w.unbounded_send(change.clone()).is_ok());
+    Ok(revision)
+}
+
 #[async_trait]
 impl RegistryStore for MemoryStore {
     fn describe(&self) -> String {
@@ -92,14 +106,16 @@ impl RegistryStore for MemoryStore {
                 actual,
             });
         }
-        let revision = actual.next();
-        memory.documents.insert(scope.clone(), encode_document(state, revision));
-        let change = Change {
-            scope: scope.clone(),
-            revision,
-        };
-        memory.watchers.retain(|w| w.unbounded_send(change.clone()).is_ok());
-        Ok(revision)
+        write(&mut memory, scope, state, actual)
+    }
+
+    /// Under the store's mutex: concurrent updates queue, never conflict.
+    async fn update(&self, scope: &Scope, change: &StateChange<'_>, _retry: &Retry) -> Result<Stored, StoreError> {
+        let mut memory = self.lock();
+        let Stored { mut state, revision } = read(&memory, scope)?;
+        change(&mut state);
+        let revision = write(&mut memory, scope, &state, revision)?;
+        Ok(Stored { state, revision })
     }
 
     async fn watch(&self) -> Result<Option<BoxStream<'static, Change>>, StoreError> {

@@ -17,11 +17,13 @@ pub mod conformance;
 mod document;
 pub mod file;
 pub mod kv;
+mod local;
 pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
+pub mod retry;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod validated;
@@ -34,10 +36,12 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use zelavis_core::name::{Name, NameError};
+use zelavis_core::quote::Quoted;
 
 use crate::state::RegistryState;
 
 pub use document::{FORMAT_VERSION, decode_document, encode_document};
+pub use retry::Retry;
 
 /// Whose state: the host's default scope, or one tenant's.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -71,10 +75,10 @@ impl fmt::Display for Scope {
 
 /// A scope key that is neither `default` nor `tenant:<valid name>`.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("scope key {key:?} is not \"default\" or \"tenant:<name>\"")]
+#[error("scope key {key} is not \"default\" or \"tenant:<name>\"")]
 pub struct InvalidScope {
-    /// The offending key.
-    pub key: String,
+    /// The offending key (a bounded copy).
+    pub key: Quoted,
 }
 
 impl FromStr for Scope {
@@ -86,7 +90,7 @@ impl FromStr for Scope {
         key.strip_prefix("tenant:")
             .and_then(|name| Name::parse(name).ok())
             .map(Scope::Tenant)
-            .ok_or_else(|| InvalidScope { key: key.to_owned() })
+            .ok_or_else(|| InvalidScope { key: Quoted::new(key) })
     }
 }
 
@@ -99,10 +103,22 @@ impl Revision {
     /// The revision of a scope never written.
     pub const NONE: Revision = Revision(0);
 
-    /// The revision after this one.
+    /// The revision after this one, or `None` at [`u64::MAX`]: revisions never wrap.
     #[must_use]
-    pub fn next(self) -> Revision {
-        Revision(self.0 + 1)
+    pub fn checked_next(self) -> Option<Revision> {
+        self.0.checked_add(1).map(Revision)
+    }
+
+    /// The revision after this one, or [`StoreError::RevisionLimit`] naming `store` and `scope` when this one is
+    /// the last a store can hold (`limit`: [`u64::MAX`], or less for a backend with a narrower integer).
+    pub fn after(self, limit: u64, store: &str, scope: &Scope) -> Result<Revision, StoreError> {
+        self.checked_next()
+            .filter(|next| next.0 <= limit)
+            .ok_or_else(|| StoreError::RevisionLimit {
+                store: store.to_owned(),
+                scope: scope.key(),
+                revision: self,
+            })
     }
 }
 
@@ -168,6 +184,19 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// The scope is at the last revision the store can hold: it is never wrapped back to zero (where a stale
+    /// save would be taken for a fresh one); the scope can no longer be written.
+    #[error(
+        "{store}: scope {scope} is at revision {revision}, the last this store can hold; it cannot be written again"
+    )]
+    RevisionLimit {
+        /// The store.
+        store: String,
+        /// The scope.
+        scope: String,
+        /// Its revision.
+        revision: Revision,
+    },
     /// The backend failed (I/O, connection, query).
     #[error("{store}: {message}")]
     Backend {
@@ -211,30 +240,12 @@ pub trait RegistryStore: Send + Sync {
         Ok(None)
     }
 
-    /// Loads `scope`, applies `change` and saves it, again on every conflict, so that concurrent writers never
-    /// lose each other's changes; returns what was saved. `change` may run several times, each time on the
-    /// freshly loaded state. Stores that can apply it atomically (under a lock or in a transaction) override
-    /// this.
-    async fn update(&self, scope: &Scope, change: &StateChange<'_>) -> Result<Stored, StoreError> {
-        let mut last = None;
-        for _ in 0..MAX_UPDATE_ATTEMPTS {
-            let mut stored = self.load(scope).await?;
-            change(&mut stored.state);
-            match self.save(scope, &stored.state, stored.revision).await {
-                Ok(revision) => {
-                    return Ok(Stored {
-                        state: stored.state,
-                        revision,
-                    });
-                }
-                Err(conflict) if conflict.is_conflict() => last = Some(conflict),
-                Err(other) => return Err(other),
-            }
-        }
-        Err(last.unwrap_or_else(|| StoreError::Backend {
-            store: self.describe(),
-            message: "update gave up".to_owned(),
-        }))
+    /// Loads `scope`, applies `change` and saves it, again on every conflict (under `retry`: jittered backoff
+    /// until a deadline), so that concurrent writers never lose each other's changes; returns what was saved.
+    /// `change` may run several times, each time on the freshly loaded state. Stores that can apply it
+    /// atomically (under a lock or in a transaction) override this and never conflict.
+    async fn update(&self, scope: &Scope, change: &StateChange<'_>, retry: &Retry) -> Result<Stored, StoreError> {
+        retry.update(self, scope, change).await
     }
 }
 
@@ -242,11 +253,9 @@ pub trait RegistryStore: Send + Sync {
 /// loaded state).
 pub type StateChange<'a> = dyn for<'s> Fn(&'s mut RegistryState) + Send + Sync + 'a;
 
-/// How many times [`RegistryStore::update`] retries after a conflict before giving up.
-pub const MAX_UPDATE_ATTEMPTS: usize = 64;
-
 /// Loads `scope`, applies `change` and saves, retrying on conflict (someone else wrote in between) with a fresh
-/// load each time, so concurrent writers never lose each other's changes. Returns what was saved.
+/// load each time, under [`Retry::default`], so concurrent writers never lose each other's changes. Returns what
+/// was saved.
 ///
 /// ```
 /// use zelavis_registry::prelude::*;
@@ -266,7 +275,7 @@ where
     S: RegistryStore + ?Sized,
     F: Fn(&mut RegistryState) + Send + Sync,
 {
-    store.update(scope, &change).await
+    store.update(scope, &change, &Retry::default()).await
 }
 
 #[async_trait]
@@ -283,7 +292,7 @@ impl<S: RegistryStore + ?Sized> RegistryStore for std::sync::Arc<S> {
     async fn watch(&self) -> Result<Option<BoxStream<'static, Change>>, StoreError> {
         (**self).watch().await
     }
-    async fn update(&self, scope: &Scope, change: &StateChange<'_>) -> Result<Stored, StoreError> {
-        (**self).update(scope, change).await
+    async fn update(&self, scope: &Scope, change: &StateChange<'_>, retry: &Retry) -> Result<Stored, StoreError> {
+        (**self).update(scope, change, retry).await
     }
 }

@@ -41,8 +41,10 @@ use redis::{Client, RedisError};
 use serde::{Deserialize, Serialize};
 use zelavis_core::name::Name;
 
+use super::local::ScopeLocks;
 use super::{
-    Change, FORMAT_VERSION, RegistryStore, Revision, Scope, StoreError, Stored, decode_document, encode_document,
+    Change, FORMAT_VERSION, RegistryStore, Retry, Revision, Scope, StateChange, StoreError, Stored, decode_document,
+    encode_document,
 };
 use crate::ledger::MigrationLedger;
 use crate::state::RegistryState;
@@ -53,15 +55,19 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long to wait for a connection.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The compare-and-swap. `KEYS[1]`: the state key. `ARGV`: expected revision, new document, channel, hint,
-/// newest readable format. Answers `{status, detail}`: `ok`, `conflict` (the actual revision), `newer` (the
+/// The compare-and-swap. `KEYS[1]`: the state key. `ARGV`: expected revision (decimal), new document, channel,
+/// hint, newest readable format. Answers `{status, detail}`: `ok`, `conflict` (the actual revision), `newer` (the
 /// format found) or `corrupt` (why).
-const SAVE_SCRIPT: &str = r"
+///
+/// Revisions are compared as decimal text, never as Lua numbers (doubles, exact only below 2^53): the stored
+/// revision is read from the document's own text, which this store writes with `format` then `revision` first.
+/// The new revision is computed, and refused at the limit, by the client.
+const SAVE_SCRIPT: &str = r#"
 local stored = redis.pcall('GET', KEYS[1])
 if type(stored) == 'table' and stored.err then
   return {'corrupt', 'the key does not hold a string: ' .. stored.err}
 end
-local actual = 0
+local actual = '0'
 if stored then
   local ok, doc = pcall(cjson.decode, stored)
   if not ok or type(doc) ~= 'table' then
@@ -74,22 +80,22 @@ if stored then
   if format > tonumber(ARGV[5]) then
     return {'newer', string.format('%d', format)}
   end
-  local revision = doc['revision']
-  if type(revision) ~= 'number' or revision < 0 or revision ~= math.floor(revision) then
-    return {'corrupt', 'the document has no valid revision'}
-  end
   if type(doc['state']) ~= 'table' then
     return {'corrupt', 'the document has no state object'}
   end
-  actual = revision
+  local digits = string.match(stored, '^%s*{%s*"format"%s*:%s*%d+%s*,%s*"revision"%s*:%s*(%d+)%s*,')
+  if not digits then
+    return {'corrupt', 'the document has no valid revision'}
+  end
+  actual = string.gsub(digits, '^0+(%d)', '%1')
 end
-if actual ~= tonumber(ARGV[1]) then
-  return {'conflict', string.format('%d', actual)}
+if actual ~= ARGV[1] then
+  return {'conflict', actual}
 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return {'ok', ARGV[1]}
-";
+"#;
 
 /// Registry state in Redis. Clones share one auto-reconnecting multiplexed connection.
 ///
@@ -126,6 +132,8 @@ pub struct RedisStore {
     prefix: String,
     /// `redis host:port/db prefix p`, for messages.
     name: String,
+    /// This host's updates of a scope take turns; shared by clones.
+    turns: ScopeLocks,
 }
 
 /// The change hint published after a save.
@@ -175,6 +183,7 @@ impl RedisStore {
             connection,
             prefix: prefix.to_owned(),
             name,
+            turns: ScopeLocks::default(),
         })
     }
 
@@ -255,7 +264,7 @@ impl RegistryStore for RedisStore {
 
     async fn save(&self, scope: &Scope, state: &RegistryState, expected: Revision) -> Result<Revision, StoreError> {
         let key = self.state_key(scope);
-        let revision = expected.next();
+        let revision = expected.after(u64::MAX, &self.name, scope)?;
         let document = encode_document(state, revision);
         let hint = serde_json::to_string(&Hint {
             scope: scope.key(),
@@ -266,7 +275,7 @@ impl RegistryStore for RedisStore {
             .arg(SAVE_SCRIPT)
             .arg(1)
             .arg(&key)
-            .arg(expected.0)
+            .arg(expected.0.to_string())
             .arg(document)
             .arg(self.changes_channel())
             .arg(hint)
@@ -299,6 +308,14 @@ impl RegistryStore for RedisStore {
             }),
             _ => Err(unexpected()),
         }
+    }
+
+    /// The compare-and-swap loop under `retry`, this host's updates of the scope taking turns so that only
+    /// other hosts' writes can make one conflict. (The change itself cannot run server-side: it is Rust code, and
+    /// Redis's Lua `cjson` does not re-encode a document faithfully — it turns empty arrays into objects.)
+    async fn update(&self, scope: &Scope, change: &StateChange<'_>, retry: &Retry) -> Result<Stored, StoreError> {
+        let _turn = self.turns.lock(scope).await;
+        retry.update(self, scope, change).await
     }
 
     async fn watch(&self) -> Result<Option<BoxStream<'static, Change>>, StoreError> {

@@ -28,9 +28,9 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use zelavis_core::name::Name;
 
-use super::document::decode_state;
+use super::document::{check_format, decode_state};
 use super::validated::Validated;
-use super::{FORMAT_VERSION, RegistryStore, Revision, Scope, StateChange, StoreError, Stored};
+use super::{FORMAT_VERSION, RegistryStore, Retry, Revision, Scope, StateChange, StoreError, Stored};
 use crate::ledger::MigrationLedger;
 use crate::state::RegistryState;
 
@@ -396,14 +396,7 @@ impl Shared {
                 ));
             }
         };
-        if format > FORMAT_VERSION {
-            return Err(StoreError::NewerFormat {
-                store: self.store.clone(),
-                location: self.state_location(key),
-                found: format,
-                supported: FORMAT_VERSION,
-            });
-        }
+        check_format(format, &self.store, &self.state_location(key))?;
         let revision = match row.revision {
             Value::Integer(revision) => u64::try_from(revision)
                 .map_err(|_| self.corrupt(self.state_location(key), format!("revision {revision} is negative")))?,
@@ -468,7 +461,7 @@ impl Shared {
                 actual,
             });
         }
-        self.write(transaction, validated, key, actual, state)
+        self.write(transaction, validated, scope, actual, state)
     }
 
     /// Reads, changes and writes the state of `scope` inside one `BEGIN IMMEDIATE` transaction: no other
@@ -490,7 +483,7 @@ impl Shared {
             }
         };
         change(&mut state);
-        let revision = self.write(transaction, validated, key, actual, &state)?;
+        let revision = self.write(transaction, validated, scope, actual, &state)?;
         Ok(Stored { state, revision })
     }
 
@@ -499,21 +492,16 @@ impl Shared {
         &self,
         transaction: rusqlite::Transaction<'_>,
         validated: &mut Validated,
-        key: String,
+        scope: &Scope,
         actual: Revision,
         state: &RegistryState,
     ) -> Result<Revision, StoreError> {
+        let key = scope.key();
         let doing = format!("cannot save scope {key}");
         let fail = |e: rusqlite::Error| self.backend(&doing, &e);
         let body = serde_json::to_string(state).map_err(|e| self.backend("cannot serialise the state", &e))?;
         let format = i64::try_from(FORMAT_VERSION).map_err(|e| self.backend(&doing, &e))?;
-        let next = Revision(
-            actual
-                .0
-                .checked_add(1)
-                .filter(|n| i64::try_from(*n).is_ok())
-                .ok_or_else(|| self.backend(&doing, &format!("its revision {actual} cannot grow")))?,
-        );
+        let next = actual.after(i64::MAX.unsigned_abs(), &self.store, scope)?;
         let stored_next = i64::try_from(next.0).map_err(|e| self.backend(&doing, &e))?;
         transaction
             .prepare_cached(UPSERT_STATE)
@@ -563,7 +551,7 @@ impl RegistryStore for SqliteStore {
         self.inner.save(scope, state, expected)
     }
 
-    async fn update(&self, scope: &Scope, change: &StateChange<'_>) -> Result<Stored, StoreError> {
+    async fn update(&self, scope: &Scope, change: &StateChange<'_>, _retry: &Retry) -> Result<Stored, StoreError> {
         self.inner.update(scope, change)
     }
 }
