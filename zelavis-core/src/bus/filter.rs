@@ -103,17 +103,33 @@ impl Bus {
         };
         let mut value = value;
         let mut failures = Vec::new();
-        for entry in list.entries.iter() {
-            let FilterFn(filter) = &entry.handler;
-            let fault = match catch(|| filter(&value)) {
-                Ok(Ok(next)) => {
-                    value = next;
-                    continue;
+        let entries = &list.entries[..];
+        // One `catch_unwind` around the run of filters, not one per filter: when a filter panics, the value it
+        // was given passes on and the run resumes after it.
+        let mut next = 0;
+        loop {
+            let mut at = next;
+            let run = catch(|| {
+                while let Some(entry) = entries.get(at) {
+                    let FilterFn(filter) = &entry.handler;
+                    at += 1;
+                    match filter(&value) {
+                        Ok(filtered) => value = filtered,
+                        Err(error) => self.record(&entry.owner, KIND, name, Fault::Returned(error), &mut failures),
+                    }
                 }
-                Ok(Err(error)) => Fault::Returned(error),
-                Err(caught) => Fault::Panicked(caught),
-            };
-            self.record(&entry.owner, KIND, name, fault, &mut failures);
+            });
+            next = at;
+            match run {
+                Ok(()) => break,
+                Err(caught) => {
+                    // `at` was advanced before the handler ran, so the one that panicked sits just before it.
+                    let Some(entry) = at.checked_sub(1).and_then(|index| entries.get(index)) else {
+                        break;
+                    };
+                    self.record(&entry.owner, KIND, name, Fault::Panicked(caught), &mut failures);
+                }
+            }
         }
         Filtered {
             value,

@@ -165,18 +165,34 @@ impl Bus {
             Lookup::Found(list) => list,
         };
         let shown = event.get();
+        let entries = &list.entries[..];
+        // One `catch_unwind` around the run of sync handlers, not one per handler: when a handler panics, the
+        // panic is recorded for it and the run resumes after it.
         let mut ran = 0;
-        for entry in list.entries.iter() {
-            let HookHandler::Sync(handler) = &entry.handler else {
-                break;
-            };
-            ran += 1;
-            let fault = match catch(|| handler(shown)) {
-                Ok(Ok(())) => continue,
-                Ok(Err(error)) => Fault::Returned(error),
-                Err(caught) => Fault::Panicked(caught),
-            };
-            self.record(&entry.owner, KIND, name, fault, &mut summary.failures);
+        loop {
+            let mut at = ran;
+            let run = catch(|| {
+                while let Some(entry) = entries.get(at) {
+                    let HookHandler::Sync(handler) = &entry.handler else {
+                        break;
+                    };
+                    at += 1;
+                    if let Err(error) = handler(shown) {
+                        self.record(&entry.owner, KIND, name, Fault::Returned(error), &mut summary.failures);
+                    }
+                }
+            });
+            ran = at;
+            match run {
+                Ok(()) => break,
+                Err(caught) => {
+                    // `at` was advanced before the handler ran, so the one that panicked sits just before it.
+                    let Some(entry) = at.checked_sub(1).and_then(|index| entries.get(index)) else {
+                        break;
+                    };
+                    self.record(&entry.owner, KIND, name, Fault::Panicked(caught), &mut summary.failures);
+                }
+            }
         }
         summary.ran = ran;
         if ran == list.entries.len() {
