@@ -157,7 +157,7 @@
     if (push) history.pushState(null, '', ROOT + path);
     render();
   }
-  window.addEventListener('popstate', () => render());
+  window.addEventListener('popstate', () => { state.slides = []; render(); });
 
   // ---------------------------------------------------------------- layout
   function layout() {
@@ -224,7 +224,7 @@
           '‹ ', back ? back.title : 'All'),
         h('div', { class: 'slide-title', text: parent.title }));
       if (hrefOf(parent)) {
-        const overview = Object.assign({}, parent, { items: [], title: 'Overview' });
+        const overview = Object.assign({}, parent, { items: [], title: 'Overview', kind: 'entry' });
         slide.append(navButton(overview, route));
       }
       for (const child of parent.items) slide.append(navButton(child, route));
@@ -255,6 +255,11 @@
     if (!state.nav) return;
     state.title = null;
     state.route = resolve(currentPath());
+    if (state.route.item && !state.slides.length) {
+      // Opened directly (a link, a reload, back/forward): show the slide the entry lives in.
+      const chain = state.route.trail.concat([state.route.item]);
+      state.slides = chain.filter((t) => t.kind !== 'section' && t.items && t.items.length).map((t) => t.key);
+    }
     renderSidebar();
     renderTopbar();
     const content = document.querySelector('.content');
@@ -445,7 +450,7 @@
         const keys = target.trail.filter((t) => t.kind !== 'section' && t.items && t.items.length).map((t) => t.key);
         state.slides = keys;
       }
-      setTimeout(() => go(p.path), 0);
+      setTimeout(() => go(p.path), 30); // after the reply is on its way
       return {};
     },
     'nav.setTitle': (frame, p) => {
