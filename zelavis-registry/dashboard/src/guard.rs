@@ -12,8 +12,14 @@ use crate::state::Shared;
 
 /// Refuses cross-origin and non-JSON mutating requests before any handler runs.
 pub(crate) async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let empty = axum::body::HttpBody::size_hint(request.body()).exact() == Some(0)
+        && request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|len| len.as_bytes() == b"0")
+        && !request.headers().contains_key(header::TRANSFER_ENCODING);
     if is_mutating(request.method())
-        && let Err(error) = check(shared.options.dashboard_origin.as_deref(), request.headers())
+        && let Err(error) = check(shared.options.dashboard_origin.as_deref(), request.headers(), !empty)
     {
         return error.into_response();
     }
@@ -26,8 +32,8 @@ fn is_mutating(method: &Method) -> bool {
 
 /// Checks a mutating request's headers: same origin (an `Origin` equal to the dashboard's, or to the request's
 /// own host when the dashboard's origin is not configured; never `null`), `Sec-Fetch-Site` not cross-site,
-/// and a JSON body.
-pub(crate) fn check(dashboard_origin: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {
+/// and, when there is a body, a JSON one.
+pub(crate) fn check(dashboard_origin: Option<&str>, headers: &HeaderMap, has_body: bool) -> Result<(), ApiError> {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && matches!(site, "cross-site" | "same-site")
     {
@@ -43,11 +49,6 @@ pub(crate) fn check(dashboard_origin: Option<&str>, headers: &HeaderMap) -> Resu
             });
         }
     }
-    let has_body = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .is_none_or(|len| len.trim() != "0")
-        && (headers.contains_key(header::CONTENT_LENGTH) || headers.contains_key(header::TRANSFER_ENCODING));
     if has_body {
         let content_type = headers
             .get(header::CONTENT_TYPE)
@@ -106,9 +107,9 @@ mod tests {
             ("content-type", "application/json; charset=utf-8"),
             ("content-length", "2"),
         ]);
-        assert_eq!(check(None, &ok), Ok(()));
+        assert_eq!(check(None, &ok, true), Ok(()));
         // No Origin (a script, curl): allowed; no body: no content type needed.
-        assert_eq!(check(None, &headers(&[("host", "x")])), Ok(()));
+        assert_eq!(check(None, &headers(&[("host", "x")]), false), Ok(()));
     }
 
     #[test]
@@ -119,13 +120,16 @@ mod tests {
                 h.insert("origin", HeaderValue::from_str(origin).unwrap());
                 h
             };
-            assert!(matches!(check(None, &h), Err(ApiError::CrossOrigin { .. })), "{origin}");
+            assert!(
+                matches!(check(None, &h, false), Err(ApiError::CrossOrigin { .. })),
+                "{origin}"
+            );
         }
         let h = headers(&[("origin", "http://127.0.0.1:8080")]);
-        assert!(check(Some("https://admin.example"), &h).is_err());
-        assert!(check(Some("http://127.0.0.1:8080"), &h).is_ok());
+        assert!(check(Some("https://admin.example"), &h, false).is_err());
+        assert!(check(Some("http://127.0.0.1:8080"), &h, false).is_ok());
         let h = headers(&[("sec-fetch-site", "cross-site")]);
-        assert!(matches!(check(None, &h), Err(ApiError::CrossOrigin { .. })));
+        assert!(matches!(check(None, &h, false), Err(ApiError::CrossOrigin { .. })));
     }
 
     #[test]
@@ -137,10 +141,10 @@ mod tests {
         ] {
             let mut h = headers(&[("content-length", "5")]);
             h.insert("content-type", HeaderValue::from_str(ct).unwrap());
-            assert!(matches!(check(None, &h), Err(ApiError::NotJson { .. })), "{ct}");
+            assert!(matches!(check(None, &h, true), Err(ApiError::NotJson { .. })), "{ct}");
         }
         assert!(matches!(
-            check(None, &headers(&[("transfer-encoding", "chunked")])),
+            check(None, &headers(&[("transfer-encoding", "chunked")]), true),
             Err(ApiError::NotJson { .. })
         ));
     }
