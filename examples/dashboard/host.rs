@@ -26,6 +26,13 @@ pub enum StoreChoice {
     Sqlite(std::path::PathBuf),
     /// A PostgreSQL server (`postgres://…` or `host=… user=…`): several dashboards on it converge.
     Postgres(String),
+    /// A PostgreSQL server, in a schema of its own (tests).
+    PostgresIn {
+        /// The connection string.
+        url: String,
+        /// The schema.
+        schema: String,
+    },
     /// A Redis server (`redis://…`).
     Redis(String),
     /// Memory only (tests).
@@ -86,6 +93,15 @@ pub async fn start(store: StoreChoice, scope: Scope) -> Result<Host, BoxError> {
         }
         StoreChoice::Postgres(url) => {
             let store = PostgresStore::connect(&url).await?;
+            let described = store.describe();
+            let builder = builder
+                .store(store, scope)
+                .follow()
+                .poll_every(std::time::Duration::from_secs(2));
+            (builder.start().await?.0, described)
+        }
+        StoreChoice::PostgresIn { url, schema } => {
+            let store = PostgresStore::connect_in_schema(&url, &schema).await?;
             let described = store.describe();
             let builder = builder
                 .store(store, scope)

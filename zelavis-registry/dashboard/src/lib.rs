@@ -60,7 +60,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{any, get};
-use http::{HeaderName, HeaderValue, header};
+use http::{HeaderValue, header};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -200,10 +200,6 @@ pub fn router(runtime: Runtime, options: DashboardOptions) -> Router {
         .layer(RequestBodyLimitLayer::new(options.body_limit))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
-        .layer(SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static("x-zelavis-dashboard"),
-            HeaderValue::from_static("1"),
-        ))
         .with_state(shared)
 }
 
