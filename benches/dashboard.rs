@@ -122,10 +122,10 @@ fn main() {
         ("navigation", NAVIGATION, &dashboard, &static_navigation),
     ] {
         group.bench_function(format!("{name}/router"), |b| {
-            b.iter(|| rt.block_on(call(black_box(router), path)))
+            b.iter(|| rt.block_on(call(black_box(router), path)));
         });
         group.bench_function(format!("{name}/static"), |b| {
-            b.iter(|| rt.block_on(call(black_box(baseline), path)))
+            b.iter(|| rt.block_on(call(black_box(baseline), path)));
         });
     }
     group.finish();
@@ -150,10 +150,10 @@ fn main() {
             assert_eq!(fetch(&client, router).await, fetch(&client, baseline).await);
         });
         group.bench_function(format!("{name}/router"), |b| {
-            b.iter(|| rt.block_on(fetch(&client, router)))
+            b.iter(|| rt.block_on(fetch(&client, router)));
         });
         group.bench_function(format!("{name}/static"), |b| {
-            b.iter(|| rt.block_on(fetch(&client, baseline)))
+            b.iter(|| rt.block_on(fetch(&client, baseline)));
         });
     }
     group.finish();

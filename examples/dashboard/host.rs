@@ -123,7 +123,23 @@ pub async fn start(store: StoreChoice, scope: Scope) -> Result<Host, BoxError> {
             (builder.store(store, scope).follow().start().await?.0, described)
         }
     };
-    let options = DashboardOptions::new()
+    let options = options()?;
+    let router = zelavis_dashboard::router(runtime.clone(), options)
+        .route(
+            "/",
+            axum::routing::get(|| async { axum::response::Redirect::temporary("/zelavis/") }),
+        )
+        .layer(axum::middleware::from_fn(session));
+    Ok(Host {
+        runtime,
+        router,
+        store: described,
+    })
+}
+
+/// The dashboard's options: title, catalog, loader and the core services, with menus on every surface.
+fn options() -> Result<DashboardOptions, BoxError> {
+    Ok(DashboardOptions::new()
         .title("Northwind Commerce")
         .catalog(catalog()?)
         .loader(loader())
@@ -170,18 +186,7 @@ pub async fn start(store: StoreChoice, scope: Scope) -> Result<Host, BoxError> {
                 .path("/settings/general")
                 .surface(Surface::Settings)
                 .page(general_page()),
-        )?);
-    let router = zelavis_dashboard::router(runtime.clone(), options)
-        .route(
-            "/",
-            axum::routing::get(|| async { axum::response::Redirect::temporary("/zelavis/") }),
-        )
-        .layer(axum::middleware::from_fn(session));
-    Ok(Host {
-        runtime,
-        router,
-        store: described,
-    })
+        )?))
 }
 
 /// The host's session: an `HttpOnly`, `SameSite=Strict` cookie the shell's requests carry and plugin pages
@@ -205,6 +210,7 @@ async fn session(request: axum::extract::Request, next: axum::middleware::Next) 
 }
 
 fn session_token() -> String {
+    use std::fmt::Write as _;
     use std::hash::{BuildHasher, Hasher};
     let mut out = String::new();
     for _ in 0..2 {
@@ -214,7 +220,7 @@ fn session_token() -> String {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos()),
         );
-        out.push_str(&format!("{:016x}", hasher.finish()));
+        let _ = write!(out, "{:016x}", hasher.finish());
     }
     out
 }

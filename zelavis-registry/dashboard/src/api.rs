@@ -193,6 +193,7 @@ pub(crate) async fn register(State(shared): Shared_, request: Request) -> Result
 /// `PATCH <base>/dashboard/plugins/:name`: any of status, order and pin; `null` clears order or pin.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(clippy::option_option, reason = "absent leaves a value alone, null clears it")]
 struct Patch {
     #[serde(default)]
     status: Option<Status>,
@@ -203,6 +204,7 @@ struct Patch {
 }
 
 /// A field that is present (`Some(None)` for `null`), as opposed to absent (`None`).
+#[allow(clippy::option_option, reason = "absent leaves a value alone, null clears it")]
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }

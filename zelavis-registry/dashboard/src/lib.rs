@@ -91,6 +91,7 @@ pub fn page_policy(dashboard_origin: Option<&str>) -> String {
 
 /// The dashboard's router, with absolute paths under the runtime's [`ApiPaths`](zelavis_core::paths::ApiPaths)
 /// (default root `/zelavis`): `merge` it into the host's router (or serve it alone).
+#[allow(clippy::too_many_lines, reason = "the route table reads best in one place")]
 pub fn router(runtime: Runtime, options: DashboardOptions) -> Router {
     let shared = Arc::new(state::Shared::new(runtime, options));
     let paths = shared.paths.clone();
