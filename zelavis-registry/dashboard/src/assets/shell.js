@@ -56,7 +56,7 @@
     return PALETTE[hash % PALETTE.length];
   }
   function initials(text) {
-    const words = text.replace(/^@[^/]+\//, '').split(/[\s\-_/]+/).filter(Boolean);
+    const words = text.replace(/^@[^/]+\//, '').split(/[^A-Za-z0-9]+/).filter(Boolean);
     return ((words[0] || '?')[0] + (words[1] ? words[1][0] : '')).toUpperCase();
   }
 
@@ -585,7 +585,9 @@
       this.setState('loading');
       const src = PAGE_ORIGIN + this.getAttribute('src');
       try {
-        const check = await fetch(src, { method: 'HEAD', credentials: 'same-origin', cache: 'no-store' });
+        // Asked of the dashboard's own origin (the same router serves the pages), so a distinct page origin
+        // needs no CORS.
+        const check = await fetch(this.getAttribute('src'), { method: 'HEAD', credentials: 'same-origin', cache: 'no-store' });
         if (!check.ok) {
           this.setState('error', check.status === 404 ? 'The page is not available: its plugin is not running, or it has no such page.' : 'The server answered ' + check.status + '.');
           return;
