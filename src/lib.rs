@@ -8,7 +8,8 @@
 //!
 //! - [`core`] (`zelavis-core`): names, contract versions, menus, pages, services, paths;
 //! - [`plugin`] (`zelavis-plugin`): the author SDK — `PluginDef`, `define_plugin!`, extension points, manifests;
-//! - [`registry`] (`zelavis-registry`): catalog, registry, activation and stores.
+//! - [`registry`] (`zelavis-registry`): catalog, registry, activation and stores;
+//! - `dashboard` (`zelavis-dashboard`, feature `dashboard`): the dashboard router, shell and frame bridge.
 //!
 //! ```
 //! use zelavis::prelude::*;
@@ -22,6 +23,9 @@
 //! ```
 
 pub use zelavis_core as core;
+/// The dashboard (feature `dashboard`): the axum router, the embedded shell and the frame bridge.
+#[cfg(feature = "dashboard")]
+pub use zelavis_dashboard as dashboard;
 pub use zelavis_plugin as plugin;
 pub use zelavis_registry as registry;
 

@@ -37,7 +37,9 @@ pub mod prelude {
     pub use crate::menu::{MAX_MENU_DEPTH, Menu, MenuProblem};
     pub use crate::name;
     pub use crate::name::{Name, NameError};
-    pub use crate::page::{Html, Page, PageEntry, PageError, PageId, RenderContext, RenderError, RenderOutput};
+    pub use crate::page::{
+        Html, Page, PageEntry, PageError, PageId, PageResponse, RenderContext, RenderError, RenderOutput,
+    };
     pub use crate::paths::ApiPaths;
     pub use crate::platform::PlatformSummary;
     pub use crate::service::{ServiceDef, ServiceError, ServiceRef, Services};

@@ -106,10 +106,11 @@ impl<'de> Deserialize<'de> for PageId {
     }
 }
 
-/// What a page's render function returns: an HTML string or an `{ html }` value.
+/// What a page's render function returns: an HTML string, an `{ html }` value, or a full [`PageResponse`].
 ///
-/// Both are normalised by [`html_document`]: a fragment is wrapped into a full document, a full document passes
-/// unchanged.
+/// The first two are normalised by [`html_document`]: a fragment is wrapped into a full document, a full
+/// document passes unchanged. A [`PageResponse`] is sent as its author wrote it (status, content type, headers,
+/// body); the host still decides which headers it lets through.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RenderOutput {
@@ -117,6 +118,85 @@ pub enum RenderOutput {
     Markup(String),
     /// An `{ "html": "..." }` value.
     Html(Html),
+    /// A full response: status, content type, headers and body.
+    Response(PageResponse),
+}
+
+/// A full page response: what a render returns when it needs more than HTML (a status, a content type, its own
+/// `cache-control`), and what [`Page::render`] gives the host.
+///
+/// ```
+/// use zelavis_core::page::{Page, PageResponse, RenderContext, PageId};
+/// use zelavis_core::name::Name;
+///
+/// let gone = Page::new("old", "Old report", |_| {
+///     PageResponse::new("<p>This report moved.</p>").status(410).header("cache-control", "max-age=60")
+/// });
+/// let cx = RenderContext::new(Name::parse("shop")?, PageId::parse("old")?, "Old report");
+/// let response = gone.render(&cx)?;
+/// assert_eq!(response.status, 410);
+/// assert_eq!(response.header_value("Cache-Control"), Some("max-age=60"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageResponse {
+    /// The HTTP status (default 200).
+    #[serde(default = "ok_status")]
+    pub status: u16,
+    /// The content type; `None` lets the host choose (`text/html; charset=utf-8`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// Extra headers, name and value, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    /// The body, sent as written.
+    pub body: String,
+}
+
+const fn ok_status() -> u16 {
+    200
+}
+
+impl PageResponse {
+    /// A `200` response with `body`, no content type and no headers.
+    pub fn new(body: impl Into<String>) -> Self {
+        Self {
+            status: 200,
+            content_type: None,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    /// Sets the status.
+    #[must_use]
+    pub fn status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// Sets the content type.
+    #[must_use]
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Appends a header.
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The value of the first header called `name` (ASCII case-insensitive), if any.
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// The `{ html }` form of a render result.
@@ -139,6 +219,7 @@ impl RenderOutput {
     pub fn as_html(&self) -> &str {
         match self {
             RenderOutput::Markup(html) | RenderOutput::Html(Html { html }) => html,
+            RenderOutput::Response(response) => &response.body,
         }
     }
 }
@@ -218,6 +299,18 @@ impl IntoRenderResult for Html {
     }
 }
 
+impl From<PageResponse> for RenderOutput {
+    fn from(value: PageResponse) -> Self {
+        RenderOutput::Response(value)
+    }
+}
+
+impl IntoRenderResult for PageResponse {
+    fn into_render_result(self) -> Result<RenderOutput, RenderError> {
+        Ok(self.into())
+    }
+}
+
 impl IntoRenderResult for RenderOutput {
     fn into_render_result(self) -> Result<RenderOutput, RenderError> {
         Ok(self)
@@ -287,13 +380,25 @@ impl Page {
         }
     }
 
-    /// Runs the render function and returns a full HTML document.
+    /// Runs the render function and returns a full HTML document (a [`PageResponse`]'s body as written: use
+    /// [`render`](Self::render) to keep its status and headers).
     ///
     /// An error or a panic inside the render function is returned as a [`PageError`]; it never unwinds into
     /// the caller.
     pub fn render_document(&self, cx: &RenderContext) -> Result<String, PageError> {
+        self.render(cx).map(|response| response.body)
+    }
+
+    /// Runs the render function and returns the full response: HTML (a string or an `{ html }` value) is
+    /// normalised into a full document with status 200 and no content type or headers (the host chooses them);
+    /// a [`PageResponse`] passes as written.
+    ///
+    /// An error or a panic inside the render function is returned as a [`PageError`]; it never unwinds into
+    /// the caller.
+    pub fn render(&self, cx: &RenderContext) -> Result<PageResponse, PageError> {
         match catch(|| (self.render)(cx)) {
-            Ok(Ok(output)) => Ok(html_document(&self.title, output.as_html())),
+            Ok(Ok(RenderOutput::Response(response))) => Ok(response),
+            Ok(Ok(output)) => Ok(PageResponse::new(html_document(&self.title, output.as_html()))),
             Ok(Err(source)) => Err(PageError::Render {
                 plugin: cx.plugin.clone(),
                 page: cx.page.as_str().to_owned(),

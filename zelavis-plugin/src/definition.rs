@@ -166,6 +166,13 @@ impl PluginDef {
     /// Renders page `id` into a full HTML document. Unknown pages, render errors and render panics are typed
     /// errors.
     pub fn render_page(&self, id: &str) -> Result<String, PageError> {
+        self.render_page_response(id).map(|response| response.body)
+    }
+
+    /// Renders page `id` into its full response (see [`Page::render`]): HTML is normalised into a full document,
+    /// a [`PageResponse`](zelavis_core::page::PageResponse) keeps its status and headers. Unknown pages, render
+    /// errors and render panics are typed errors.
+    pub fn render_page_response(&self, id: &str) -> Result<zelavis_core::page::PageResponse, PageError> {
         // A page id has at most `MAX_PAGE_ID_LEN` bytes: a longer request is kept as a bounded prefix.
         let not_found = || PageError::NotFound {
             plugin: self.name().clone(),
@@ -173,7 +180,7 @@ impl PluginDef {
         };
         let page = self.inner.pages.iter().find(|p| p.id == id).ok_or_else(not_found)?;
         let page_id = PageId::parse(id).map_err(|_| not_found())?;
-        page.render_document(&RenderContext::new(self.name().clone(), page_id, page.title.clone()))
+        page.render(&RenderContext::new(self.name().clone(), page_id, page.title.clone()))
     }
 
     /// Whether the plugin has top-level setup code.

@@ -14,6 +14,7 @@
 //!   store;
 //! - [`follow`]: keeps a runtime in step with other hosts on its store;
 //! - [`controller`]: [`ActivationController`](controller::ActivationController)s that apply install changes;
+//! - [`dashboard`]: the dashboard model — navigation, page replies, configuration and Marketplace, as data;
 //! - [`health`], [`ledger`]: plugin health and the migration ledger;
 //! - [`timer`]: the one [`Timer`](timer::Timer) the runtime waits with;
 //! - [`store`]: where state lives — the [`RegistryStore`](store::RegistryStore) contract, its backends and the
@@ -24,6 +25,7 @@
 pub mod activation;
 pub mod catalog;
 pub mod controller;
+pub mod dashboard;
 pub mod follow;
 mod graph;
 mod hash;
@@ -50,6 +52,7 @@ pub mod prelude {
         ActivationController, ControllerAnswer, ControllerCapabilities, ControllerState, NoController,
         RuntimeGraphController, Strategy,
     };
+    pub use crate::dashboard::{DashboardConfig, DashboardSources, Marketplace, Navigation, PageReply};
     pub use crate::follow::{FollowError, Follower};
     pub use crate::health::{HealthSnapshot, PluginHealth};
     pub use crate::ledger::{MemoryLedger, MigrationLedger};

@@ -202,6 +202,7 @@ impl RuntimeBuilder {
                 options: self.options,
                 timer: self.timer,
                 poll: self.poll,
+                generation: std::sync::atomic::AtomicU64::new(0),
             }),
         };
         let report = {

@@ -163,6 +163,8 @@ pub(crate) struct Inner {
     pub(crate) options: ActivationOptions,
     pub(crate) timer: Option<Arc<dyn Timer>>,
     pub(crate) poll: Option<std::time::Duration>,
+    /// Bumped by every publish (see [`Runtime::generation`]).
+    pub(crate) generation: std::sync::atomic::AtomicU64,
 }
 
 /// The live runtime. Cheap to clone; changes are serialised, reads (services, routes, pages, bus dispatch)
@@ -305,17 +307,35 @@ impl Runtime {
     /// Renders page `page` of active plugin `plugin` into a full HTML document; a render failure is recorded
     /// in the plugin's health.
     pub fn render_page(&self, plugin: &str, page: &str) -> Result<String, PageError> {
+        self.render_page_response(plugin, page).map(|response| response.body)
+    }
+
+    /// Renders page `page` of active plugin `plugin` into its full response (status, content type, headers and
+    /// body; see [`PluginDef::render_page_response`]); a render failure is recorded in the plugin's health, as
+    /// with [`render_page`](Self::render_page).
+    pub fn render_page_response(
+        &self,
+        plugin: &str,
+        page: &str,
+    ) -> Result<zelavis_core::page::PageResponse, PageError> {
         let Some(def) = self.view().pages.get(plugin).cloned() else {
             return Err(PageError::NotFound {
                 plugin: Name::parse(plugin).unwrap_or_else(|_| unknown_name()),
-                page: page.to_owned(),
+                page: zelavis_core::quote::clip(page, 256),
             });
         };
-        def.render_page(page).inspect_err(|error| {
+        def.render_page_response(page).inspect_err(|error| {
             if !matches!(error, PageError::NotFound { .. }) {
                 self.inner.health.runtime_failure(def.name(), error.to_string());
             }
         })
+    }
+
+    /// A number that grows every time the runtime publishes a new view (after start-up and after every change,
+    /// its own or one a follower took from the store): a reader that cached something derived from the runtime
+    /// (a dashboard's navigation) rebuilds it when this number moved. Read it before reading what you cache.
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Adds a plugin to the registry (and its record to the state); an installed one activates at once, with
@@ -427,6 +447,7 @@ impl Runtime {
 
     fn publish(&self, live: &Live) {
         *self.inner.view.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(live.mounted.clone());
+        self.inner.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     fn view(&self) -> View {

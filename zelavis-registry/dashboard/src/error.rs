@@ -1,0 +1,154 @@
+//! [`ApiError`]: every refusal of the dashboard API, answered as JSON `{error: "<code>", message}`.
+
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use thiserror::Error;
+use zelavis_core::quote::quote;
+use zelavis_plugin::route::RouteError;
+use zelavis_registry::loader::LoadError;
+use zelavis_registry::runtime::RuntimeError;
+
+/// Why the dashboard API refused or failed a request. Each variant has a stable [`code`](Self::code) and an
+/// HTTP [`status`](Self::status); the response body is `{"error": code, "message": ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The request body or its parameters are malformed (400).
+    #[error("bad request: {message}")]
+    BadRequest {
+        /// What is wrong.
+        message: String,
+    },
+    /// A mutating request from another origin (or an opaque one, such as a sandboxed plugin page) (403).
+    #[error("cross-origin request refused (origin {})", quote(origin))]
+    CrossOrigin {
+        /// The caller's origin, or what `Sec-Fetch-Site` said.
+        origin: String,
+    },
+    /// A mutating request whose body is not JSON (415).
+    #[error("request body must be application/json (got {})", quote(content_type))]
+    NotJson {
+        /// The content type sent.
+        content_type: String,
+    },
+    /// The request body is larger than the dashboard accepts (413).
+    #[error("request body is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// No such API path, plugin route or plugin (404).
+    #[error("{what} not found")]
+    NotFound {
+        /// What was asked for.
+        what: String,
+    },
+    /// The host has no loader, so it cannot register specifiers (403).
+    #[error("this host does not register plugins from specifiers")]
+    NoLoader,
+    /// The catalog blocks the plugin (403).
+    #[error("plugin {} is blocked by review and cannot be installed", quote(name))]
+    Blocked {
+        /// The plugin.
+        name: String,
+    },
+    /// The host's loader does not know the specifier (404).
+    #[error("the host's loader knows no plugin {}", quote(specifier))]
+    UnknownSpecifier {
+        /// The specifier.
+        specifier: String,
+    },
+    /// The loader found the specifier but could not load it (400).
+    #[error(transparent)]
+    Load(LoadError),
+    /// A plugin of that name is already registered (409).
+    #[error("plugin {} is already registered", quote(name))]
+    AlreadyRegistered {
+        /// The plugin.
+        name: String,
+    },
+    /// The runtime refused the change (404 unknown plugin, 409 dependents or duplicates, 503 store).
+    #[error(transparent)]
+    Runtime(RuntimeError),
+    /// The activation controller did not apply the change (409).
+    #[error("{message}")]
+    NotApplied {
+        /// The controller's message.
+        message: String,
+    },
+    /// A plugin's route handler failed or panicked (500; recorded in the plugin's health).
+    #[error(transparent)]
+    Route(RouteError),
+}
+
+impl ApiError {
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { .. } => "bad_request",
+            ApiError::CrossOrigin { .. } => "cross_origin",
+            ApiError::NotJson { .. } => "not_json",
+            ApiError::TooLarge { .. } => "too_large",
+            ApiError::NotFound { .. } => "not_found",
+            ApiError::NoLoader => "no_loader",
+            ApiError::Blocked { .. } => "blocked",
+            ApiError::UnknownSpecifier { .. } => "unknown_specifier",
+            ApiError::Load(_) => "load_failed",
+            ApiError::AlreadyRegistered { .. } => "already_registered",
+            ApiError::Runtime(RuntimeError::Unknown { .. }) => "unknown_plugin",
+            ApiError::Runtime(RuntimeError::HasDependents { .. }) => "has_dependents",
+            ApiError::Runtime(RuntimeError::Registry(_)) => "registry_conflict",
+            ApiError::Runtime(RuntimeError::Store(_)) => "store_failed",
+            ApiError::Runtime(_) => "runtime_failed",
+            ApiError::NotApplied { .. } => "not_applied",
+            ApiError::Route(_) => "route_failed",
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } | ApiError::Load(_) => StatusCode::BAD_REQUEST,
+            ApiError::CrossOrigin { .. } | ApiError::NoLoader | ApiError::Blocked { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotJson { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotFound { .. }
+            | ApiError::UnknownSpecifier { .. }
+            | ApiError::Runtime(RuntimeError::Unknown { .. }) => StatusCode::NOT_FOUND,
+            ApiError::AlreadyRegistered { .. }
+            | ApiError::NotApplied { .. }
+            | ApiError::Runtime(RuntimeError::HasDependents { .. } | RuntimeError::Registry(_)) => StatusCode::CONFLICT,
+            ApiError::Runtime(RuntimeError::Store(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Runtime(_) | ApiError::Route(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn not_found(what: impl Into<String>) -> Self {
+        ApiError::NotFound { what: what.into() }
+    }
+}
+
+impl From<RuntimeError> for ApiError {
+    fn from(error: RuntimeError) -> Self {
+        ApiError::Runtime(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(code = self.code(), error = %self, "dashboard request failed");
+        } else {
+            tracing::debug!(code = self.code(), error = %self, "dashboard request refused");
+        }
+        let body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
+        (status, [(http::header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+    }
+}
