@@ -1,5 +1,6 @@
 //! [`PageAddress`]: build and parse `/zelavis/api/v1/dashboard/plugin-pages/:plugin/:page`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use thiserror::Error;
@@ -7,7 +8,7 @@ use thiserror::Error;
 use crate::name::{Name, NameError};
 use crate::page::{PageId, PageIdError};
 use crate::path::MAX_PATH_LEN;
-use crate::paths::{ApiPaths, decode_segment, encode_segment};
+use crate::paths::{ApiPaths, decode_segment, encode_segment, is_unreserved};
 use crate::quote::{Quoted, quote};
 
 /// The route segment between the API base and the plugin name.
@@ -143,7 +144,7 @@ impl PageAddress {
     /// `<base>/dashboard/plugin-pages/<plugin>/<page>` is refused: a query, a trailing slash, extra or empty
     /// segments, traversal, bad escapes, non-canonical encodings, invalid names or page ids, and more than
     /// [`MAX_PATH_LEN`] bytes.
-    pub fn parse_in(path: &str, paths: &ApiPaths) -> Result<Self, PageAddressError> {
+    pub fn parse_in<'a>(path: &'a str, paths: &ApiPaths) -> Result<Self, PageAddressError> {
         if path.len() > MAX_PATH_LEN {
             return Err(PageAddressError::TooLong {
                 path: Quoted::new(path),
@@ -151,24 +152,29 @@ impl PageAddress {
                 max: MAX_PATH_LEN,
             });
         }
-        let expected = format!("{}{PLUGIN_PAGES_ROUTE}/", paths.base());
-        let rest = path
-            .strip_prefix(&expected)
+        let rest = paths
+            .strip_base(path)
+            .and_then(|rest| rest.strip_prefix(PLUGIN_PAGES_ROUTE))
+            .and_then(|rest| rest.strip_prefix('/'))
             .ok_or_else(|| PageAddressError::WrongPrefix {
                 path: path.to_owned(),
-                expected: expected.clone(),
+                expected: format!("{}{PLUGIN_PAGES_ROUTE}/", paths.base()),
             })?;
-        let segments: Vec<&str> = rest.split('/').collect();
-        if segments.iter().any(|s| matches!(*s, "." | "..")) {
+        if rest.split('/').any(|s| matches!(s, "." | "..")) {
             return Err(PageAddressError::Traversal { path: path.to_owned() });
         }
-        let [plugin_raw, page_raw] = segments.as_slice() else {
+        let mut segments = rest.split('/');
+        let (Some(plugin_raw), Some(page_raw), None) = (segments.next(), segments.next(), segments.next()) else {
             return Err(PageAddressError::WrongShape { path: path.to_owned() });
         };
         if plugin_raw.is_empty() || page_raw.is_empty() {
             return Err(PageAddressError::WrongShape { path: path.to_owned() });
         }
-        let decode = |segment: &str| {
+        let decode = |segment: &'a str| -> Result<Cow<'a, str>, PageAddressError> {
+            // A segment of unreserved characters only is its own canonical encoding: nothing to decode.
+            if segment.bytes().all(is_unreserved) {
+                return Ok(Cow::Borrowed(segment));
+            }
             let decoded = decode_segment(segment).ok_or_else(|| PageAddressError::BadEscape {
                 path: path.to_owned(),
                 segment: segment.to_owned(),
@@ -184,7 +190,7 @@ impl PageAddress {
                     canonical,
                 });
             }
-            Ok(decoded)
+            Ok(Cow::Owned(decoded))
         };
         let plugin = Name::parse(&decode(plugin_raw)?).map_err(|source| PageAddressError::InvalidPlugin {
             path: path.to_owned(),

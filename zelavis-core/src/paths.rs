@@ -108,6 +108,14 @@ impl ApiPaths {
         format!("{}{}/{}", self.root, self.prefix, self.version)
     }
 
+    /// What follows [`base`](Self::base) in `path`, if `path` starts with it (without building the base).
+    pub(crate) fn strip_base<'a>(&self, path: &'a str) -> Option<&'a str> {
+        path.strip_prefix(&*self.root)?
+            .strip_prefix(&*self.prefix)?
+            .strip_prefix('/')?
+            .strip_prefix(&*self.version)
+    }
+
     /// The API path of a plugin, under which its routes are mounted: `/zelavis/api/v1/plugins/<name>`, with a
     /// scoped name percent-encoded.
     pub fn plugin_api(&self, plugin: &Name) -> String {
@@ -125,7 +133,7 @@ impl fmt::Display for ApiPaths {
 pub fn encode_segment(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+        if is_unreserved(byte) {
             out.push(char::from(byte));
         } else {
             const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -135,6 +143,11 @@ pub fn encode_segment(text: &str) -> String {
         }
     }
     out
+}
+
+/// Whether `byte` is an RFC 3986 unreserved character, the only bytes [`encode_segment`] writes as they are.
+pub(crate) const fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
 }
 
 /// Decodes `%XX` escapes of one path segment; `None` when an escape is malformed or the result is not UTF-8.

@@ -59,7 +59,7 @@ mod state;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use http::{HeaderValue, header};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -143,26 +143,32 @@ pub fn router(runtime: Runtime, options: DashboardOptions) -> Router {
             &shell::asset_path(&paths, "shell.js"),
             get(|| async { shell::asset("text/javascript; charset=utf-8", shell::SHELL_JS) }),
         )
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            header_value(&shell::policy(options)),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ));
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CONTENT_SECURITY_POLICY,
+                    header_value(&shell::policy(options)),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("same-origin"),
+                )),
+        );
 
+    // The guard refuses cross-origin and non-JSON writes: it sits on the routes that take them, so reads (pages,
+    // navigation, the shell) do not pay for it.
+    let guarded = || axum::middleware::from_fn_with_state(shared.clone(), guard::guard);
     let schema = axum::body::Bytes::from(bridge::schema_json());
     let api = Router::new()
         .route(&format!("{base}/dashboard/config"), get(api::config))
         .route(&format!("{base}/dashboard/navigation"), get(api::navigation))
         .route(
             &format!("{base}/dashboard/plugins"),
-            get(api::plugins).post(api::register),
+            get(api::plugins).merge(post(api::register).layer(guarded())),
         )
         .route(
             &format!("{base}/dashboard/plugins/{{name}}"),
-            axum::routing::patch(api::patch),
+            axum::routing::patch(api::patch).layer(guarded()),
         )
         .route(&format!("{base}/dashboard/report"), get(api::report))
         .route(&format!("{base}/marketplace"), get(api::marketplace))
@@ -186,21 +192,28 @@ pub fn router(runtime: Runtime, options: DashboardOptions) -> Router {
                 }
             }),
         )
-        .route(&format!("{base}/plugins/{{*rest}}"), any(api::plugin_route))
-        .route(&format!("{base}/{{*rest}}"), any(api::unknown_api));
+        .route(
+            &format!("{base}/plugins/{{*rest}}"),
+            any(api::plugin_route).layer(guarded()),
+        )
+        .route(&format!("{base}/{{*rest}}"), any(api::unknown_api).layer(guarded()));
 
-    Router::new()
-        .merge(pages)
-        .merge(api)
-        .merge(shell_routes)
-        .layer(axum::middleware::from_fn_with_state(shared.clone(), guard::guard))
+    // One stack for every route (outermost first). `Router::layer` wraps each route in its own boxed service
+    // per call, and every request clones its route's stack: one `layer` call with the whole stack keeps that to
+    // a single box.
+    let common = tower::ServiceBuilder::new()
+        .layer(TraceLayer::new_for_http())
+        .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(RequestBodyLimitLayer::new(options.body_limit))
-        .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(RequestBodyLimitLayer::new(options.body_limit));
+    Router::new()
+        .merge(pages)
+        .merge(api)
+        .merge(shell_routes)
+        .layer(common)
         .with_state(shared)
 }
 

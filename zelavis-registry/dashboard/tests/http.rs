@@ -596,6 +596,31 @@ async fn mutating_requests_must_be_same_origin_json_and_small() {
 }
 
 #[tokio::test]
+async fn every_route_that_takes_writes_refuses_a_foreign_origin() {
+    let (runtime, router) = app().await;
+    let before = runtime.state().await;
+    for (method, path) in [
+        (Method::POST, "/zelavis/api/v1/dashboard/plugins"),
+        (Method::PATCH, "/zelavis/api/v1/dashboard/plugins/shop"),
+        (Method::POST, "/zelavis/api/v1/plugins/shop/echo"),
+        (Method::DELETE, "/zelavis/api/v1/plugins/shop/orders"),
+        (Method::POST, "/zelavis/api/v1/no/such/route"),
+    ] {
+        let mut request = json_request(method.clone(), path, &json!({ "specifier": "@acme/crm", "order": 1 }));
+        request
+            .headers_mut()
+            .insert("origin", http::HeaderValue::from_static("http://evil.example"));
+        let reply = send(&router, request).await;
+        assert_eq!(
+            (reply.status, reply.error().as_str()),
+            (StatusCode::FORBIDDEN, "cross_origin"),
+            "{method} {path}"
+        );
+    }
+    assert_eq!(runtime.state().await, before, "nothing refused was applied");
+}
+
+#[tokio::test]
 async fn plugin_routes_are_mounted_under_their_api_path() {
     let (runtime, router) = app().await;
     let orders = get(&router, "/zelavis/api/v1/plugins/shop/orders").await;
