@@ -10,6 +10,7 @@ use http::{Method, Request, Response};
 use thiserror::Error;
 use zelavis_core::panic::catch_async;
 use zelavis_core::path::{PathError, check_route};
+use zelavis_core::paths::decode_segment;
 
 /// The request type routes receive.
 pub type RouteRequest = Request<Vec<u8>>;
@@ -146,6 +147,135 @@ impl fmt::Debug for Route {
     }
 }
 
+/// The values a request path gave a route's parameters (`{id}`, `{*rest}`), percent-decoded, in pattern order.
+///
+/// The runtime puts them into the request's extensions before it calls a route with parameters; a handler reads
+/// them with [`RouteParams::of`].
+///
+/// ```
+/// use zelavis_plugin::route::{RouteParams, match_path};
+///
+/// let params = match_path("/orders/{id}/lines/{*rest}", "/orders/NW%2D1042/lines/3/notes").unwrap();
+/// assert_eq!(params.get("id"), Some("NW-1042"));
+/// assert_eq!(params.get("rest"), Some("3/notes"));
+/// assert_eq!(match_path("/orders/{id}", "/orders"), None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteParams(Vec<(String, String)>);
+
+static NO_PARAMS: RouteParams = RouteParams(Vec::new());
+
+impl RouteParams {
+    /// The value of parameter `name`, if the route has it.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every parameter, name and value, in pattern order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The parameters of `request` (none when its route has no parameters).
+    pub fn of(request: &RouteRequest) -> &RouteParams {
+        request.extensions().get::<RouteParams>().unwrap_or(&NO_PARAMS)
+    }
+}
+
+/// One segment of a route pattern.
+enum Part<'a> {
+    Literal(&'a str),
+    Param(&'a str),
+    Rest(&'a str),
+}
+
+fn parts(pattern: &str) -> impl Iterator<Item = Part<'_>> {
+    zelavis_core::path::segments(pattern).map(|segment| {
+        match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(inner) => match inner.strip_prefix('*') {
+                Some(name) => Part::Rest(name),
+                None => Part::Param(inner),
+            },
+            None => Part::Literal(segment),
+        }
+    })
+}
+
+/// Matches request path `path` against route pattern `pattern` (a path checked by the route grammar): literal
+/// segments must be equal, `{name}` takes one non-empty segment and a last `{*name}` the rest (at least one
+/// segment). Values are percent-decoded; a value that does not decode to UTF-8 does not match.
+pub fn match_path(pattern: &str, path: &str) -> Option<RouteParams> {
+    let mut params = Vec::new();
+    let mut rest = path.strip_prefix('/')?;
+    let mut parts = parts(pattern).peekable();
+    if parts.peek().is_none() {
+        return rest.is_empty().then(RouteParams::default);
+    }
+    while let Some(part) = parts.next() {
+        if let Part::Rest(name) = part {
+            if rest.is_empty() {
+                return None;
+            }
+            let mut value = String::with_capacity(rest.len());
+            for (index, segment) in rest.split('/').enumerate() {
+                if index > 0 {
+                    value.push('/');
+                }
+                value.push_str(&decode_segment(segment)?);
+            }
+            params.push((name.to_owned(), value));
+            return Some(RouteParams(params));
+        }
+        let (segment, after) = rest.split_once('/').map_or((rest, None), |(s, a)| (s, Some(a)));
+        match part {
+            Part::Literal(literal) if literal == segment => {}
+            Part::Param(name) if !segment.is_empty() => params.push((name.to_owned(), decode_segment(segment)?)),
+            _ => return None,
+        }
+        match (after, parts.peek()) {
+            (Some(after), Some(_)) => rest = after,
+            (None, None) => return Some(RouteParams(params)),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The shape of route pattern `pattern`: the pattern with its parameter names erased (`/orders/{}`,
+/// `/files/{*}`). Two routes of one method and one shape answer the same requests, so they conflict.
+pub fn shape(pattern: &str) -> String {
+    if !pattern.contains('{') {
+        return pattern.to_owned();
+    }
+    let mut shape = String::with_capacity(pattern.len());
+    for part in parts(pattern) {
+        shape.push('/');
+        match part {
+            Part::Literal(literal) => shape.push_str(literal),
+            Part::Param(_) => shape.push_str("{}"),
+            Part::Rest(_) => shape.push_str("{*}"),
+        }
+    }
+    shape
+}
+
+/// How specific a pattern is, to order patterns that match one path: per segment a literal (0) beats a
+/// parameter (1), which beats a rest parameter (2); the lower list wins.
+pub fn specificity(pattern: &str) -> Vec<u8> {
+    parts(pattern)
+        .map(|part| match part {
+            Part::Literal(_) => 0,
+            Part::Param(_) => 1,
+            Part::Rest(_) => 2,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +346,81 @@ mod tests {
         let error = route(&format!("/{}", "a".repeat(1 << 20))).unwrap_err();
         assert!(matches!(error, RouteError::InvalidPath(PathError::TooLong { .. })));
         assert!(error.to_string().len() < 300);
+    }
+
+    #[test]
+    fn patterns_match_literals_parameters_and_a_rest() {
+        let params = |pattern: &str, path: &str| {
+            match_path(pattern, path).map(|p| p.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>())
+        };
+        assert_eq!(params("/", "/"), Some(vec![]));
+        assert_eq!(params("/", "/a"), None);
+        assert_eq!(params("/orders", "/orders"), Some(vec![]));
+        assert_eq!(params("/orders", "/orders/"), None);
+        assert_eq!(params("/orders/{id}", "/orders/7"), Some(vec!["id=7".to_owned()]));
+        assert_eq!(params("/orders/{id}", "/orders/a%20b"), Some(vec!["id=a b".to_owned()]));
+        assert_eq!(params("/orders/{id}", "/orders/"), None, "a parameter is never empty");
+        assert_eq!(params("/orders/{id}", "/orders/7/x"), None);
+        assert_eq!(params("/orders/{id}", "/orders/%FF"), None, "not UTF-8");
+        assert_eq!(params("/orders/{id}", "/orders/%zz"), None, "a bad escape");
+        assert_eq!(
+            params("/o/{id}/l/{line}", "/o/1/l/2"),
+            Some(vec!["id=1".to_owned(), "line=2".to_owned()])
+        );
+        assert_eq!(
+            params("/files/{*rest}", "/files/a/b%2Fc"),
+            Some(vec!["rest=a/b/c".to_owned()])
+        );
+        assert_eq!(
+            params("/files/{*rest}", "/files"),
+            None,
+            "a rest takes at least one segment"
+        );
+        assert_eq!(params("/files/{*rest}", "/files/"), None);
+        assert_eq!(params("/a", "a"), None, "request paths are absolute");
+    }
+
+    #[test]
+    fn shapes_erase_names_and_specificity_orders_matches() {
+        assert_eq!(shape("/orders"), "/orders");
+        assert_eq!(shape("/orders/{id}/x/{*rest}"), "/orders/{}/x/{*}");
+        assert_eq!(shape("/orders/{id}"), shape("/orders/{key}"));
+        assert!(specificity("/a/{x}") < specificity("/{y}/b"));
+        assert!(specificity("/a/b") < specificity("/a/{x}"));
+        assert!(specificity("/a/{x}") < specificity("/a/{*rest}"));
+    }
+
+    #[test]
+    fn handlers_read_their_parameters_from_the_request() {
+        let route = Route::new(Method::GET, "/orders/{id}", |request| async move {
+            let id = RouteParams::of(&request).get("id").unwrap_or("none").to_owned();
+            Ok(RouteResponse::new(id.into_bytes()))
+        })
+        .unwrap();
+        let mut request = Request::new(vec![]);
+        request
+            .extensions_mut()
+            .insert(match_path(route.path(), "/orders/42").unwrap());
+        assert_eq!(block_on(route.call(request)).unwrap().body(), b"42");
+        assert_eq!(block_on(route.call(Request::new(vec![]))).unwrap().body(), b"none");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_values_round_trip_through_their_encoding(
+            id in "\\PC{1,12}",
+            rest in proptest::collection::vec("\\PC{1,8}", 1..4),
+        ) {
+            use zelavis_core::paths::encode_segment;
+            let encoded: Vec<String> = rest.iter().map(|s| encode_segment(s)).collect();
+            let path = format!("/o/{}/r/{}", encode_segment(&id), encoded.join("/"));
+            let params = match_path("/o/{id}/r/{*rest}", &path).unwrap();
+            proptest::prop_assert_eq!(params.get("id"), Some(id.as_str()));
+            let joined = rest.join("/");
+            proptest::prop_assert_eq!(params.get("rest"), Some(joined.as_str()));
+            // The same path never matches a pattern with a different literal.
+            let other = "/x/{id}/r/{*rest}";
+            proptest::prop_assert!(match_path(other, &path).is_none());
+        }
     }
 }

@@ -263,7 +263,7 @@ impl Activator<'_> {
             mounted.services.remove(service.as_str());
         }
         for route in &owned.routes {
-            mounted.routes.remove(route);
+            mounted.unmount_route(route);
         }
     }
 
@@ -453,12 +453,19 @@ fn commit(
             })
             .collect()
     };
-    for route in &routes {
-        if let Some(existing) = mounted.routes.get(&(route.route.method().clone(), route.path.clone())) {
+    // Routes are keyed by method and shape: `/orders/{id}` and `/orders/{key}` answer the same requests.
+    let keys: Vec<RouteKey> = routes.iter().map(MountedRoute::key).collect();
+    for (index, (route, key)) in routes.iter().zip(&keys).enumerate() {
+        let taken_by = mounted
+            .routes
+            .get(key)
+            .map(|existing| existing.owner.clone())
+            .or_else(|| keys[..index].contains(key).then(|| owner.clone()));
+        if let Some(taken_by) = taken_by {
             return Err(RegistrationConflict::RouteTaken {
                 method: route.route.method().to_string(),
                 path: route.path.clone(),
-                owner: existing.owner.clone(),
+                owner: taken_by,
             });
         }
     }
@@ -496,10 +503,9 @@ fn commit(
             owner: Some(owner.clone()),
         });
     }
-    for route in routes {
-        let key = (route.route.method().clone(), route.path.clone());
+    for (route, key) in routes.into_iter().zip(keys) {
         committed.routes.push(key.clone());
-        mounted.routes.insert(key, route);
+        mounted.mount_route(key, route);
     }
     Ok(Some(committed))
 }

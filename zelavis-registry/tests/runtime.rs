@@ -252,6 +252,96 @@ fn a_disabled_plugin_leaves_nothing_live() {
     ));
 }
 
+/// A route answering with its own name and its parameters, e.g. `by-id id=7`.
+fn echo(method: Method, path: &str, tag: &'static str) -> Route {
+    Route::new(method, path, move |request| async move {
+        let params: Vec<String> = RouteParams::of(&request)
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        Ok(RouteResponse::new(
+            format!("{tag} {}", params.join(" ")).trim_end().as_bytes().to_vec(),
+        ))
+    })
+    .unwrap()
+}
+
+#[test]
+fn routes_with_parameters_answer_with_their_values_and_the_most_specific_wins() {
+    let shop = PluginDef::builder("shop")
+        .permission(Permission::RoutesRegister)
+        .setup(|cx| {
+            cx.register_route(echo(Method::GET, "/orders/{id}", "by-id"))?;
+            cx.register_route(echo(Method::GET, "/orders/new", "new"))?;
+            cx.register_route(echo(Method::DELETE, "/orders/{id}", "delete"))?;
+            cx.register_route(echo(Method::GET, "/orders/{id}/lines/{line}", "line"))?;
+            cx.register_route(echo(Method::GET, "/files/{*rest}", "files"))?;
+            cx.register_route(echo(Method::GET, "/files/{name}", "file"))?;
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    let (runtime, report) = start([RegistryEntry::installed(shop)]);
+    assert!(report.all_activated(), "{report}");
+    let call = |method: Method, path: &str| {
+        let path = format!("/zelavis/api/v1/plugins/shop{path}");
+        match block_on(runtime.call_route(&method, &path, Request::new(vec![]))) {
+            Ok(response) => String::from_utf8(response.into_body()).unwrap(),
+            Err(RouteCallError::NotFound { .. }) => "404".to_owned(),
+            Err(error) => panic!("{error}"),
+        }
+    };
+    assert_eq!(call(Method::GET, "/orders/7"), "by-id id=7");
+    assert_eq!(call(Method::GET, "/orders/NW%2D1042"), "by-id id=NW-1042");
+    assert_eq!(call(Method::GET, "/orders/new"), "new", "a literal beats a parameter");
+    assert_eq!(call(Method::DELETE, "/orders/7"), "delete id=7");
+    assert_eq!(call(Method::GET, "/orders/7/lines/2"), "line id=7 line=2");
+    assert_eq!(call(Method::GET, "/files/a"), "file name=a", "a parameter beats a rest");
+    assert_eq!(call(Method::GET, "/files/a/b"), "files rest=a/b");
+    assert_eq!(
+        call(Method::GET, "/orders/{id}"),
+        "by-id id={id}",
+        "braces are a value, not a pattern"
+    );
+    for missing in ["/orders", "/orders/", "/orders/7/lines", "/files", "/orders/%FF"] {
+        assert_eq!(call(Method::GET, missing), "404", "{missing}");
+    }
+    assert_eq!(call(Method::POST, "/orders/7"), "404");
+
+    block_on(runtime.disable("shop", Cascade::No)).unwrap();
+    assert_eq!(
+        call(Method::GET, "/orders/7"),
+        "404",
+        "patterns leave with their plugin"
+    );
+}
+
+#[test]
+fn two_routes_of_one_shape_conflict() {
+    let shop = PluginDef::builder("shop")
+        .permission(Permission::RoutesRegister)
+        .setup(|cx| {
+            cx.register_route(echo(Method::GET, "/orders/{id}", "a"))?;
+            cx.register_route(echo(Method::GET, "/orders/{key}", "b"))?;
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    let (runtime, report) = start([RegistryEntry::installed(shop)]);
+    assert!(
+        matches!(
+            report.outcome("shop"),
+            Some(Outcome::Failed {
+                reason: FailReason::Registration {
+                    conflict: RegistrationConflict::RouteTaken { .. }
+                }
+            })
+        ),
+        "{report}"
+    );
+    assert!(runtime.routes().is_empty());
+}
+
 #[test]
 fn uninstall_removes_the_plugin_from_the_registry() {
     let (runtime, _) = start([

@@ -285,19 +285,28 @@ impl Runtime {
             .is_some_and(|a| a.applied.iter().any(|c| c == name))
     }
 
-    /// Calls the route serving exactly `method` and `path`; a failure is recorded in its owner's health.
+    /// Calls the route answering `method` and `path` (the full path, e.g. `/zelavis/api/v1/plugins/shop/orders/7`):
+    /// the route with exactly that path, else the most specific route whose parameters match it (a literal
+    /// segment beats `{name}`, which beats `{*rest}`), with the values in the request's
+    /// [`RouteParams`](zelavis_plugin::route::RouteParams). A failure is recorded in the route owner's health.
     pub async fn call_route(
         &self,
         method: &Method,
         path: &str,
-        request: RouteRequest,
+        mut request: RouteRequest,
     ) -> Result<RouteResponse, RouteCallError> {
-        let Some(mounted) = self.view().routes.get(&(method.clone(), path.to_owned())).cloned() else {
+        let view = self.view();
+        let Some((mounted, params)) = view.route_for(method, path) else {
             return Err(RouteCallError::NotFound {
                 method: method.to_string(),
                 path: Quoted::new(path),
             });
         };
+        let mounted = mounted.clone();
+        drop(view);
+        if !params.is_empty() {
+            request.extensions_mut().insert(params);
+        }
         mounted.route.call(request).await.map_err(|error| {
             self.inner.health.runtime_failure(&mounted.owner, error.to_string());
             RouteCallError::Handler(error)
