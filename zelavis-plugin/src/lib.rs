@@ -38,7 +38,7 @@ pub mod prelude {
     pub use crate::migration::{Migration, MigrationIdError};
     pub use crate::permission::{Permission, PermissionMode};
     pub use crate::route::{Route, RouteError, RouteRequest, RouteResponse};
-    pub use crate::setup::{ChildSetup, OtherError, Setup, SetupError};
+    pub use crate::setup::{ChildSetup, DataChildSetup, OtherError, Setup, SetupError};
     pub use zelavis_core::prelude::*;
     pub use zelavis_plugin_macros::define_plugin;
 }
