@@ -7,11 +7,13 @@
 //! - [`manifest`]: the serialisable definition and its JSON Schema;
 //! - [`route`], [`migration`]: what setup registers besides services (hooks and filters come from
 //!   `zelavis_core::bus`);
+//! - [`data`]: JSON payloads for hooks and filters shared with plugins whose code is foreign (WebAssembly);
 //! - [`permission`], [`dependency`], [`error`].
 //!
 //! Start with [`prelude`].
 
 pub mod context;
+pub mod data;
 pub mod definition;
 pub mod dependency;
 pub mod error;
