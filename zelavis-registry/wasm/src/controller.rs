@@ -141,12 +141,12 @@ impl WasmController {
                 }
             }
         }
+        // A plugin whose record another host removed keeps no specifier here: its module tells it is wasm.
+        let loaded = self.loader.loaded();
         for entry in registry.iter() {
-            let wasm = entry
-                .record()
-                .specifier
-                .as_deref()
-                .is_some_and(|s| s.starts_with(SCHEME));
+            let wasm = loaded
+                .iter()
+                .any(|(n, v)| n == entry.name() && v == entry.plugin.version());
             if wasm && state.get(entry.name().as_str()).is_none() {
                 lines.push(runtime.uninstall(entry.name().as_str(), Cascade::Yes).await?);
             }

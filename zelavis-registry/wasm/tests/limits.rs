@@ -35,7 +35,10 @@ fn an_endless_loop_runs_out_of_fuel() {
     let dir = tempfile::tempdir().unwrap();
     let loader = WasmLoader::new(dir.path());
     let module = hook_module(&loader, "spin", "", LOOP, "", &[]);
-    loader.set_limits(module.name(), Limits::default().fuel(1_000_000).deadline(Duration::from_secs(30)));
+    loader.set_limits(
+        module.name(),
+        Limits::default().fuel(1_000_000).deadline(Duration::from_secs(30)),
+    );
     assert_eq!(stop_of(&module, b"{}"), Stop::OutOfFuel { limit: 1_000_000 });
     assert_eq!(loader.health().of("spin").stops(StopKind::OutOfFuel), 1);
 }
@@ -49,7 +52,11 @@ fn an_endless_loop_with_fuel_to_spare_meets_the_deadline() {
     loader.set_limits(module.name(), Limits::default().fuel(u64::MAX).deadline(deadline));
     let started = Instant::now();
     assert_eq!(stop_of(&module, b"{}"), Stop::DeadlineExceeded { after: deadline });
-    assert!(started.elapsed() < Duration::from_secs(2), "stopped promptly: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "stopped promptly: {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -69,7 +76,10 @@ fn growing_memory_past_the_limit_is_a_memory_limit() {
     );
     // Within the limit, the same call succeeds on its fresh instance.
     loader.set_limits(module.name(), Limits::default());
-    assert!(matches!(stop_of(&module, b"{}"), Stop::AbiMismatch { .. }), "grew, then returned no output");
+    assert!(
+        matches!(stop_of(&module, b"{}"), Stop::AbiMismatch { .. }),
+        "grew, then returned no output"
+    );
 }
 
 #[test]
@@ -87,11 +97,24 @@ fn input_and_output_sizes_are_bounded() {
     let loader = WasmLoader::new(dir.path());
     let module = hook_module(&loader, "echo", "", ECHO, "", &[]);
     loader.set_limits(module.name(), Limits::default().input_bytes(100).output_bytes(10));
-    assert_eq!(stop_of(&module, &[b' '; 101]), Stop::InputTooLarge { len: 101, limit: 100 });
-    assert_eq!(stop_of(&module, &[b' '; 11]), Stop::OutputTooLarge { len: 11, limit: 10 });
+    assert_eq!(
+        stop_of(&module, &[b' '; 101]),
+        Stop::InputTooLarge { len: 101, limit: 100 }
+    );
+    assert_eq!(
+        stop_of(&module, &[b' '; 11]),
+        Stop::OutputTooLarge { len: 11, limit: 10 }
+    );
     assert_eq!(module.call(EntryKind::Hook, 0, &[b' '; 10]).unwrap().len(), 10);
     let health = loader.health().of("echo");
-    assert_eq!((health.calls, health.stops(StopKind::InputTooLarge), health.stops(StopKind::OutputTooLarge)), (3, 1, 1));
+    assert_eq!(
+        (
+            health.calls,
+            health.stops(StopKind::InputTooLarge),
+            health.stops(StopKind::OutputTooLarge)
+        ),
+        (3, 1, 1)
+    );
 }
 
 #[test]

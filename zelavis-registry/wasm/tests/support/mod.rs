@@ -80,13 +80,35 @@ pub(crate) const ECHO: &str = "(call $ok_echo (local.get $ptr) (local.get $len))
 
 /// A data segment at 8192 holding status 0 and `json`, and the body returning it.
 pub(crate) fn constant(json: &str) -> (String, String) {
+    constant_at(8192, json)
+}
+
+/// A data segment at `offset` holding status 0 and `json`, and an expression returning it.
+pub(crate) fn constant_at(offset: u32, json: &str) -> (String, String) {
     let mut bytes = vec![0u8];
     bytes.extend_from_slice(json.as_bytes());
-    let extra = format!("(data (i32.const 8192) {})", wat_string(&bytes));
+    let extra = format!("(data (i32.const {offset}) {})", wat_string(&bytes));
     let body = format!(
-        "(i64.or (i64.shl (i64.const 8192) (i64.const 32)) (i64.const {}))",
+        "(i64.or (i64.shl (i64.const {offset}) (i64.const 32)) (i64.const {}))",
         bytes.len()
     );
+    (body, extra)
+}
+
+/// A body answering each `kind` with its constant (any other kind traps), and its data segments.
+pub(crate) fn by_kind(answers: &[(i32, &str)]) -> (String, String) {
+    let mut body = String::new();
+    let mut extra = String::new();
+    for (i, (kind, json)) in answers.iter().enumerate() {
+        let offset = 8192 + 2048 * u32::try_from(i).unwrap();
+        let (value, data) = constant_at(offset, json);
+        body.push_str(&format!(
+            "(if (i32.eq (local.get $kind) (i32.const {kind})) (then (return {value})))\n"
+        ));
+        extra.push_str(&data);
+        extra.push('\n');
+    }
+    body.push_str("unreachable");
     (body, extra)
 }
 
