@@ -40,7 +40,9 @@ pub const DEFAULT_MAX_MODULE_BYTES: usize = 16 << 20;
 ///
 /// Compiled modules are kept in memory per (plugin, version) while a definition made from them is alive, and
 /// dropped with the last one: uninstalling a wasm plugin from every runtime unloads its code — the one case
-/// where Rust can drop plugin code, since a wasm module is data.
+/// where Rust can drop plugin code, since a wasm module is data. (A thread that dispatched on the runtime's bus
+/// keeps the bus snapshot it last used, with the plugin's handlers, until its next dispatch on that bus or its
+/// exit; the module goes then.)
 ///
 /// ```
 /// use zelavis_wasm::{Limits, WasmLoader};
