@@ -47,10 +47,10 @@ pub enum EntryKind {
     Hook = 0,
     /// A filter: input the value (JSON), output the next value (JSON).
     Filter = 1,
-    /// A route: input a [`RouteInput`](RouteInput) (JSON), output a
-    /// [`RouteOutput`](RouteOutput) (JSON).
+    /// A route: input a [`RouteInput`] (JSON), output a
+    /// [`RouteOutput`] (JSON).
     Route = 2,
-    /// A page render: input a [`PageInput`](PageInput) (JSON), output an HTML string or
+    /// A page render: input a [`PageInput`] (JSON), output an HTML string or
     /// `{"html": ...}` (JSON).
     Page = 3,
     /// A child plugin's setup: input the parent's API (JSON), output the API after the child's changes (JSON).

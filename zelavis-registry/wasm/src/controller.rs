@@ -172,6 +172,10 @@ fn with_specifier(state: &RegistryState, name: &Name, specifier: &str) -> Regist
 }
 
 /// One report of two changes: every line of both, the later line of a plugin winning.
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "folds reports, which are handed over whole"
+)]
 fn merge(first: ActivationReport, second: ActivationReport) -> ActivationReport {
     let mut lines: Vec<_> = first
         .plugins()

@@ -64,7 +64,7 @@ pub enum WasmError {
     #[error("module manifest: {0}")]
     Manifest(#[from] ManifestError),
     /// Hooks, filters or routes the manifest declares break a rule (every problem listed).
-    #[error("module of plugin {plugin:?} declares invalid entries:{}", problems.iter().map(|p| format!("\n  - {p}")).collect::<String>())]
+    #[error("module of plugin {plugin:?} declares invalid entries:{}", problems.iter().fold(String::new(), |out, p| out + "\n  - " + &p.to_string()))]
     Entries {
         /// The plugin.
         plugin: Name,

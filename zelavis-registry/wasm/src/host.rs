@@ -1,5 +1,5 @@
 //! Host functions: what a guest may import, which [`HostPermission`] grants each, and what they do. The
-//! engine binds them ([`crate::engine`]); their meaning lives here.
+//! engine module binds them; their meaning lives here.
 //!
 //! Capabilities are granted by linking: a module is linked only to the functions its manifest's
 //! `host_permissions` grant, and a module importing any other function is refused when it loads
@@ -186,6 +186,9 @@ pub trait KvSpace: Send + Sync + 'static {
     fn delete(&self, plugin: &Name, key: &[u8]) -> Result<bool, KvError>;
 }
 
+/// One plugin's keys and values.
+type Space = HashMap<Vec<u8>, Vec<u8>>;
+
 /// The in-memory [`KvSpace`]: one map per plugin, gone with the process.
 ///
 /// ```
@@ -201,7 +204,7 @@ pub trait KvSpace: Send + Sync + 'static {
 /// ```
 #[derive(Debug, Default)]
 pub struct MemoryKv {
-    spaces: Mutex<HashMap<Name, HashMap<Vec<u8>, Vec<u8>>>>,
+    spaces: Mutex<HashMap<Name, Space>>,
 }
 
 impl KvSpace for MemoryKv {

@@ -67,12 +67,16 @@ struct LoaderInner {
     max_module_bytes: usize,
 }
 
+/// One plugin's limits, shared by its modules and read at each call.
+type SharedLimits = Arc<RwLock<Limits>>;
+
 /// What the modules of one loader share: health, limits, settings, key/value spaces.
 pub(crate) struct Books {
     pub(crate) health: HealthBook,
     pub(crate) kv: Arc<dyn KvSpace>,
     pub(crate) settings: Arc<SettingsBook>,
-    limits: Mutex<(Limits, HashMap<Name, Arc<RwLock<Limits>>>)>,
+    /// The defaults, and each plugin's live limits.
+    limits: Mutex<(Limits, HashMap<Name, SharedLimits>)>,
 }
 
 impl Books {

@@ -196,6 +196,7 @@ impl WasmModule {
     }
 }
 
+#[allow(clippy::needless_pass_by_value, reason = "used as `map_err(handler_error)`")]
 fn handler_error(error: CallError) -> HandlerError {
     HandlerError::new(error.to_string())
 }

@@ -89,7 +89,7 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-fn ty(ty: &ValType) -> Option<Ty> {
+fn abi_ty(ty: ValType) -> Option<Ty> {
     match ty {
         ValType::I32 => Some(Ty::I32),
         ValType::I64 => Some(Ty::I64),
@@ -102,18 +102,14 @@ fn extern_of(ty: &ExternType) -> Extern {
         ExternType::Func(f) => Extern::Func(
             f.params()
                 .iter()
-                .map(ty_of)
+                .map(|t| abi_ty(*t))
                 .collect::<Option<Vec<_>>>()
-                .zip(f.results().iter().map(ty_of).collect::<Option<Vec<_>>>()),
+                .zip(f.results().iter().map(|t| abi_ty(*t)).collect::<Option<Vec<_>>>()),
         ),
         ExternType::Memory(m) => Extern::Memory { memory64: m.is_64() },
         ExternType::Table(_) => Extern::Table,
         ExternType::Global(_) => Extern::Global,
     }
-}
-
-fn ty_of(t: &ValType) -> Option<Ty> {
-    ty(t)
 }
 
 impl Engine for Wasmi {
@@ -339,7 +335,7 @@ fn classify(error: &wasmi::Error, ctx: &Ctx, budget: &Budget) -> Stop {
 }
 
 /// Runs `func` to completion in fuel slices.
-fn run<P, R>(store: &mut Store<Ctx>, func: &TypedFunc<P, R>, params: P, budget: &mut Budget) -> Result<R, Stop>
+fn run<P, R>(store: &mut Store<Ctx>, func: TypedFunc<P, R>, params: P, budget: &mut Budget) -> Result<R, Stop>
 where
     P: wasmi::WasmParams,
     R: wasmi::WasmResults,
@@ -414,7 +410,7 @@ impl Module for Linked {
         let ptr = if input.is_empty() {
             0
         } else {
-            let ptr = run(&mut store, &alloc, len, &mut budget)?;
+            let ptr = run(&mut store, alloc, len, &mut budget)?;
             let data = memory.data_mut(&mut store);
             let range = usize::try_from(ptr)
                 .ok()
@@ -431,7 +427,7 @@ impl Module for Linked {
         };
         let kind_code = kind as i32;
         let index = i32::try_from(index).map_err(|_| abi_error("entry index out of range"))?;
-        let packed = run(&mut store, &call, (kind_code, index, ptr, len), &mut budget)?;
+        let packed = run(&mut store, call, (kind_code, index, ptr, len), &mut budget)?;
         let (out_ptr, out_len) = abi::unpack(packed);
         let out_len = out_len as usize;
         if out_len == 0 {
