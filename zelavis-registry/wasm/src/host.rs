@@ -436,7 +436,7 @@ mod tests {
         kv.set(&a, b"k", b"123456789", 10).unwrap();
         assert!(matches!(
             kv.set(&a, b"k2", b"1", 10),
-            Err(KvError::Quota { would_hold: 12, .. })
+            Err(KvError::Quota { would_hold: 13, .. })
         ));
         assert_eq!(kv.get(&b, b"k").unwrap(), None);
         assert!(kv.delete(&a, b"k").unwrap());

@@ -163,7 +163,11 @@ fn a_stopped_wasm_hook_feeds_runtime_health_and_the_others_go_on() {
         let dir = tempfile::tempdir().unwrap();
         let loader = WasmLoader::new(dir.path());
         let spin = hook_module(&loader, "spin", "", LOOP, "", &[]);
-        loader.set_limits(spin.name(), Limits::default().fuel(500_000));
+        // A generous deadline: fuel, not time, must stop it, even in a debug build on a busy machine.
+        loader.set_limits(
+            spin.name(),
+            Limits::default().fuel(500_000).deadline(Duration::from_secs(30)),
+        );
         let echo = hook_module(&loader, "echo", "", ECHO, "", &[]);
         let native = PluginDef::builder("native")
             .permission(Permission::HooksSubscribe)

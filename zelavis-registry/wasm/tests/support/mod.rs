@@ -2,7 +2,11 @@
 //! depend on a Rust guest toolchain.
 
 #![allow(dead_code, reason = "each test file uses a part of the fixtures")]
-#![allow(clippy::format_push_string, clippy::needless_pass_by_value, reason = "fixture text, built once")]
+#![allow(
+    clippy::format_push_string,
+    clippy::needless_pass_by_value,
+    reason = "fixture text, built once"
+)]
 
 use serde_json::{Value, json};
 
