@@ -9,7 +9,9 @@
 //! - [`core`] (`zelavis-core`): names, contract versions, menus, pages, services, paths;
 //! - [`plugin`] (`zelavis-plugin`): the author SDK — `PluginDef`, `define_plugin!`, extension points, manifests;
 //! - [`registry`] (`zelavis-registry`): catalog, registry, activation and stores;
-//! - `dashboard` (`zelavis-dashboard`, feature `dashboard`): the dashboard router, shell and frame bridge.
+//! - `dashboard` (`zelavis-dashboard`, feature `dashboard`): the dashboard router, shell and frame bridge;
+//! - `wasm` (`zelavis-wasm`, feature `wasm`): WebAssembly plugins — uploaded code that installs live and runs
+//!   sandboxed.
 //!
 //! ```
 //! use zelavis::prelude::*;
@@ -28,6 +30,8 @@ pub use zelavis_core as core;
 pub use zelavis_dashboard as dashboard;
 pub use zelavis_plugin as plugin;
 pub use zelavis_registry as registry;
+#[cfg(feature = "wasm")]
+pub use zelavis_wasm as wasm;
 
 /// `#[async_trait]`, for implementing the crate's async traits (`Setup`, `RegistryStore`, `PluginLoader`, ...)
 /// without depending on `async-trait` yourself.

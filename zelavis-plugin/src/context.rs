@@ -5,6 +5,7 @@
 //! setup fail simply drops them, so a failed setup leaves nothing behind. After `finish`, the context is
 //! closed and further registrations fail with [`SetupError::ContextClosed`].
 
+use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -18,11 +19,11 @@ use zelavis_core::platform::PlatformSummary;
 use zelavis_core::service::{ServiceDef, ServiceError, ServiceRef, Services};
 
 use crate::definition::PluginDef;
-use crate::extension::{ApiType, ExtensionPointRef};
+use crate::extension::{ApiType, DATA_API, DataCodec, ExtensionPointRef};
 use crate::migration::Migration;
 use crate::permission::{Permission, PermissionMode};
 use crate::route::Route;
-use crate::setup::SetupError;
+use crate::setup::{ChildApi, SetupError};
 
 /// The handle a plugin's setup receives.
 ///
@@ -185,6 +186,16 @@ pub enum ExtendError {
         expected: std::borrow::Cow<'static, str>,
         /// What the parent passed.
         provided: std::borrow::Cow<'static, str>,
+    },
+    /// A data API could not be encoded for a child, or what the child returned is not a valid API.
+    #[error("child plugin {child:?} at {extension_point:?}: the data API did not cross: {reason}")]
+    DataApi {
+        /// The child.
+        child: Name,
+        /// The point.
+        extension_point: Name,
+        /// Why, as the encoder said (bounded).
+        reason: String,
     },
     /// `extend` was called twice for the same point.
     #[error("plugin {plugin:?} already applied its children to {extension_point:?}")]
@@ -483,21 +494,9 @@ impl SetupContext {
                 extension_point: point.name().to_owned(),
             });
         }
-        let Some(declared) = self
-            .inner
-            .def
-            .extension_points()
-            .iter()
-            .find(|p| p.name == point.name())
-        else {
-            return Err(ExtendError::UnknownExtensionPoint {
-                plugin,
-                extension_point: point.name().to_owned(),
-            });
-        };
-        let extension_point = declared.name.clone();
+        let extension_point = self.declared_point(point.name())?;
         let provided = point.api_type();
-        if let Some(declared_type) = self.inner.def.point_api_type(&extension_point)
+        if let Some((declared_type, _)) = self.inner.def.point_api_type(&extension_point)
             && declared_type != provided
         {
             return Err(ExtendError::ApiTypeMismatch {
@@ -507,6 +506,67 @@ impl SetupContext {
                 provided: provided.name().into(),
             });
         }
+        let mut offer = Offer::Typed {
+            api,
+            ty: provided,
+            codec: point.codec(),
+        };
+        self.apply_children(extension_point, &mut offer).await
+    }
+
+    /// Applies this plugin's accepted children to one of its extension points whose API is **data**, held as
+    /// JSON bytes: for parents whose own code is foreign (a WebAssembly plugin). Data children
+    /// (`ExtendsDecl::data`) receive the bytes; typed children whose handle declared the API as data
+    /// (`ExtensionPointRef::data`) receive it decoded; after each child, `api` holds what it returned. Failures
+    /// are recorded and skipped as with [`extend`](Self::extend).
+    ///
+    /// ```
+    /// use zelavis_plugin::prelude::*;
+    ///
+    /// #[derive(Default, serde::Serialize, serde::Deserialize)]
+    /// pub struct PaymentsApi { pub providers: Vec<String> }
+    /// pub const PAYMENTS: ExtensionPointRef<PaymentsApi> = ExtensionPointRef::data("shop", "payments");
+    ///
+    /// // A parent known only by its manifest (its code is elsewhere) and a typed Rust child.
+    /// let shop = PluginDef::builder("shop").extension_point(ExtensionPointDecl::new("payments").policy(Policy::Open)).build()?;
+    /// let stripe = PluginDef::builder("stripe")
+    ///     .extends(PAYMENTS.with_setup(|api, _| { api.providers.push("stripe".into()); Ok(()) }))
+    ///     .build()?;
+    /// let cx = SetupContext::builder(&shop).children(Name::parse("payments")?, vec![stripe]).build();
+    /// let mut api = br#"{"providers":[]}"#.to_vec();
+    /// futures::executor::block_on(cx.extend_data("payments", &mut api))?;
+    /// assert_eq!(api, br#"{"providers":["stripe"]}"#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn extend_data(&self, extension_point: &str, api: &mut Vec<u8>) -> Result<ExtendReport, ExtendError> {
+        let extension_point = self.declared_point(extension_point)?;
+        if let Some((declared, false)) = self.inner.def.point_api_type(&extension_point) {
+            return Err(ExtendError::ApiTypeMismatch {
+                plugin: self.plugin().clone(),
+                extension_point,
+                declared: declared.name().into(),
+                provided: DATA_API.into(),
+            });
+        }
+        self.apply_children(extension_point, &mut Offer::Data(api)).await
+    }
+
+    /// The declared point named `name`.
+    fn declared_point(&self, name: &str) -> Result<Name, ExtendError> {
+        self.inner
+            .def
+            .extension_points()
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.name.clone())
+            .ok_or_else(|| ExtendError::UnknownExtensionPoint {
+                plugin: self.plugin().clone(),
+                extension_point: name.to_owned(),
+            })
+    }
+
+    async fn apply_children(&self, extension_point: Name, offer: &mut Offer<'_>) -> Result<ExtendReport, ExtendError> {
+        let plugin = self.plugin().clone();
         {
             let mut state = self.state();
             if state.closed {
@@ -526,7 +586,7 @@ impl SetupContext {
             failed: Vec::new(),
         };
         for child in children {
-            let outcome = self.run_child(&child, &extension_point, provided, api).await;
+            let outcome = self.run_child(&child, &extension_point, offer).await;
             match &outcome {
                 Ok(_) => report.applied.push(child.name().clone()),
                 Err(failure) => {
@@ -543,25 +603,23 @@ impl SetupContext {
         Ok(report)
     }
 
-    async fn run_child<Api: Send + 'static>(
+    async fn run_child(
         &self,
         child: &PluginDef,
         extension_point: &Name,
-        provided: ApiType,
-        api: &mut Api,
+        offer: &mut Offer<'_>,
     ) -> Result<Registrations, ChildFailure> {
         let Some(setup) = child.child_setup() else {
             return Ok(Registrations::default());
         };
-        let expected = setup.api_type();
-        if expected != provided {
-            return Err(ChildFailure::ApiMismatch(ExtendError::ChildApiMismatch {
+        let path = Path::choose(setup.api(), offer).map_err(|(expected, provided)| {
+            ChildFailure::ApiMismatch(ExtendError::ChildApiMismatch {
                 child: child.name().clone(),
                 extension_point: extension_point.clone(),
-                expected: expected.name().into(),
-                provided: provided.name().into(),
-            }));
-        }
+                expected,
+                provided,
+            })
+        })?;
         let cx = SetupContext {
             inner: Arc::new(Inner {
                 def: child.clone(),
@@ -575,8 +633,26 @@ impl SetupContext {
         };
         let span = tracing::info_span!("setup", plugin = %child.name(), parent = %self.plugin());
         let _entered = span.enter();
-        let api: &mut (dyn std::any::Any + Send) = api;
-        let result = catch_async(setup.setup(api, &cx)).await;
+        let result = match (path, offer) {
+            (Path::Typed, Offer::Typed { api, .. }) => catch_async(setup.setup(&mut **api, &cx)).await,
+            (Path::Encode(codec), Offer::Typed { api, .. }) => match codec.encode(&**api) {
+                Ok(bytes) => catch_async(setup.setup_data(bytes, &cx)).await.map(|result| {
+                    result.and_then(|bytes| {
+                        codec
+                            .decode_into(&bytes, &mut **api)
+                            .map_err(|reason| data_error(child, extension_point, reason))
+                    })
+                }),
+                Err(reason) => Ok(Err(data_error(child, extension_point, reason))),
+            },
+            (Path::Bytes, Offer::Data(api)) => catch_async(setup.setup_data(api.clone(), &cx))
+                .await
+                .map(|result| result.map(|bytes| **api = bytes)),
+            // `Path::choose` pairs each path with its offer.
+            _ => Ok(Err(SetupError::msg(
+                "internal: child setup path does not match the offer",
+            ))),
+        };
         let finished = cx.finish();
         match result {
             Ok(Ok(())) => Ok(finished.registrations),
@@ -619,4 +695,58 @@ impl fmt::Debug for SetupContext {
             .field("mode", &self.inner.mode)
             .finish_non_exhaustive()
     }
+}
+
+/// What a parent offers its children at one point: a typed API, or a data API held as JSON bytes.
+enum Offer<'a> {
+    Typed {
+        api: &'a mut (dyn Any + Send),
+        ty: ApiType,
+        codec: Option<DataCodec>,
+    },
+    Data(&'a mut Vec<u8>),
+}
+
+/// How one child receives what its parent offers.
+enum Path {
+    /// `&mut Api`, as is.
+    Typed,
+    /// The typed API encoded for a data child, decoded back after it.
+    Encode(DataCodec),
+    /// The bytes, to a data child or to a typed child with a codec.
+    Bytes,
+}
+
+type Mismatch = (std::borrow::Cow<'static, str>, std::borrow::Cow<'static, str>);
+
+impl Path {
+    /// The path from `offer` to a child expecting `api`, or (what the child expects, what is provided).
+    fn choose(api: ChildApi, offer: &Offer<'_>) -> Result<Path, Mismatch> {
+        match (api, offer) {
+            (ChildApi::Typed(expected, _), Offer::Typed { ty, .. }) if expected == *ty => Ok(Path::Typed),
+            (ChildApi::Typed(expected, _), Offer::Typed { ty, .. }) => Err((expected.name().into(), ty.name().into())),
+            (ChildApi::Data, Offer::Typed { codec: Some(codec), .. }) => Ok(Path::Encode(*codec)),
+            (ChildApi::Data, Offer::Typed { ty, codec: None, .. }) => Err((
+                DATA_API.into(),
+                format!("{} (not declared as data: use ExtensionPointRef::data)", ty.name()).into(),
+            )),
+            (ChildApi::Data | ChildApi::Typed(_, Some(_)), Offer::Data(_)) => Ok(Path::Bytes),
+            (ChildApi::Typed(expected, None), Offer::Data(_)) => Err((
+                format!(
+                    "{} (not declared as data: use ExtensionPointRef::data)",
+                    expected.name()
+                )
+                .into(),
+                DATA_API.into(),
+            )),
+        }
+    }
+}
+
+fn data_error(child: &PluginDef, extension_point: &Name, reason: String) -> SetupError {
+    SetupError::Extend(ExtendError::DataApi {
+        child: child.name().clone(),
+        extension_point: extension_point.clone(),
+        reason,
+    })
 }

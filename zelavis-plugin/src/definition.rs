@@ -17,7 +17,10 @@ use crate::error::DefinitionError;
 use crate::extension::{ApiType, Extends, ExtensionPoint, ExtensionPointRef, Policy};
 use crate::manifest::PluginManifest;
 use crate::permission::Permission;
-use crate::setup::{AsyncSetup, ChildSetup, Erased, ErasedChildSetup, Setup, SetupError, SyncChildSetup};
+use crate::setup::{
+    AsyncSetup, ChildApi, ChildSetup, DataChildSetup, Erased, ErasedChildSetup, ErasedData, Setup, SetupError,
+    SyncChildSetup,
+};
 use crate::validate::{Draft, DraftPoint, compile};
 
 /// A validated plugin definition: its [manifest](PluginManifest) (data) plus its code (setup and page renders).
@@ -54,7 +57,8 @@ struct DefInner {
     setup: Option<SetupCode>,
     child_setup: Option<Arc<dyn ErasedChildSetup>>,
     teardown: Option<Arc<TeardownFn>>,
-    point_types: Vec<(Name, ApiType)>,
+    /// The API type of each point declared through a typed handle, and whether the handle declared it as data.
+    point_types: Vec<(Name, ApiType, bool)>,
 }
 
 type TeardownFn = dyn Fn() -> Result<(), SetupError> + Send + Sync;
@@ -211,8 +215,13 @@ impl PluginDef {
         self.inner.child_setup.as_ref()
     }
 
-    pub(crate) fn point_api_type(&self, point: &Name) -> Option<ApiType> {
-        self.inner.point_types.iter().find(|(n, _)| n == point).map(|(_, t)| *t)
+    /// The API type of a point declared through a typed handle, and whether it was declared as data.
+    pub(crate) fn point_api_type(&self, point: &Name) -> Option<(ApiType, bool)> {
+        self.inner
+            .point_types
+            .iter()
+            .find(|(n, _, _)| n == point)
+            .map(|(_, t, data)| (*t, *data))
     }
 }
 
@@ -235,6 +244,7 @@ pub struct ExtensionPointDecl {
     allowed: Vec<String>,
     owner: Option<&'static str>,
     api: Option<ApiType>,
+    data: bool,
 }
 
 impl ExtensionPointDecl {
@@ -246,6 +256,7 @@ impl ExtensionPointDecl {
             allowed: Vec::new(),
             owner: None,
             api: None,
+            data: false,
         }
     }
 
@@ -253,6 +264,7 @@ impl ExtensionPointDecl {
         Self {
             owner: Some(point.plugin()),
             api: Some(ApiType::of::<Api>()),
+            data: point.is_data(),
             ..Self::new(point.name())
         }
     }
@@ -299,9 +311,22 @@ impl ExtendsDecl {
         point: &ExtensionPointRef<Api>,
         setup: Option<S>,
     ) -> Self {
+        let codec = point.codec();
         Self {
-            setup: setup.map(|s| Arc::new(Erased(s, PhantomData)) as Arc<dyn ErasedChildSetup>),
+            setup: setup.map(|s| Arc::new(Erased(s, codec, PhantomData)) as Arc<dyn ErasedChildSetup>),
             ..Self::new(point.plugin(), point.name())
+        }
+    }
+
+    /// A declaration that the child extends `extension_point` of `plugin` with a setup that receives the
+    /// parent's API as **data** (JSON bytes, see [`DataChildSetup`]): for children whose code is not linked into
+    /// the host, such as WebAssembly plugins. The parent must declare the point with
+    /// [`ExtensionPointRef::data`] (or be foreign code itself); otherwise the child is refused at activation with
+    /// `ExtendError::ChildApiMismatch`, never a panic.
+    pub fn data(plugin: impl Into<String>, extension_point: impl Into<String>, setup: impl DataChildSetup) -> Self {
+        Self {
+            setup: Some(Arc::new(ErasedData(setup))),
+            ..Self::new(plugin, extension_point)
         }
     }
 }
@@ -311,7 +336,13 @@ impl fmt::Debug for ExtendsDecl {
         f.debug_struct("ExtendsDecl")
             .field("plugin", &self.plugin)
             .field("extension_point", &self.extension_point)
-            .field("api", &self.setup.as_ref().map(|s| s.api_type().name()))
+            .field(
+                "api",
+                &self.setup.as_ref().map(|s| match s.api() {
+                    ChildApi::Typed(api, _) => api.name(),
+                    ChildApi::Data => crate::extension::DATA_API,
+                }),
+            )
             .finish()
     }
 }
@@ -493,7 +524,7 @@ impl PluginBuilder {
         let point_types = self
             .extension_points
             .iter()
-            .filter_map(|p| Some((Name::parse(&p.name).ok()?, p.api?)))
+            .filter_map(|p| Some((Name::parse(&p.name).ok()?, p.api?, p.data)))
             .collect();
         Ok(PluginDef {
             inner: Arc::new(DefInner {

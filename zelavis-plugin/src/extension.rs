@@ -10,8 +10,16 @@
 //!
 //! An allow list on an `open` point is refused when the plugin is built: it would have no effect and reads as
 //! if it restricted something. A name listed twice is refused too.
+//!
+//! # Data APIs
+//!
+//! A point whose API is plain data (`Serialize + DeserializeOwned`) can be declared with
+//! [`ExtensionPointRef::data`]. Its API can then cross a code boundary as bytes: a child whose code is not
+//! Rust linked into the host (a WebAssembly plugin, see `ExtendsDecl::data`) receives the API encoded as JSON
+//! and hands it back the same way, and a parent whose code is foreign applies its children with
+//! `SetupContext::extend_data`. Typed children of a data point still receive `&mut Api`.
 
-use std::any::TypeId;
+use std::any::{Any, TypeId};
 use std::fmt;
 
 use schemars::JsonSchema;
@@ -218,6 +226,7 @@ impl ExtensionPoint {
 pub struct ExtensionPointRef<Api> {
     plugin: &'static str,
     name: &'static str,
+    data: Option<DataCodec>,
     api: std::marker::PhantomData<fn() -> Api>,
 }
 
@@ -227,8 +236,18 @@ impl<Api> ExtensionPointRef<Api> {
         Self {
             plugin,
             name,
+            data: None,
             api: std::marker::PhantomData,
         }
+    }
+
+    /// Whether the API is declared as data ([`ExtensionPointRef::data`]), so it can cross a code boundary.
+    pub const fn is_data(&self) -> bool {
+        self.data.is_some()
+    }
+
+    pub(crate) const fn codec(&self) -> Option<DataCodec> {
+        self.data
     }
 
     /// The parent plugin's name as written.
@@ -239,6 +258,33 @@ impl<Api> ExtensionPointRef<Api> {
     /// The point's name as written.
     pub const fn name(&self) -> &'static str {
         self.name
+    }
+}
+
+impl<Api> ExtensionPointRef<Api>
+where
+    Api: Serialize + serde::de::DeserializeOwned + Send + 'static,
+{
+    /// A handle to point `name` of plugin `plugin` whose API is **data**: besides typed children (which receive
+    /// `&mut Api` as with [`new`](Self::new)), children whose code is not linked into the host — WebAssembly
+    /// plugins — can extend it, receiving the API as JSON bytes and returning it changed
+    /// (see the [module docs](self#data-apis)).
+    ///
+    /// ```
+    /// use zelavis_plugin::prelude::*;
+    ///
+    /// #[derive(Default, serde::Serialize, serde::Deserialize)]
+    /// pub struct PaymentsApi { pub providers: Vec<String> }
+    /// pub const PAYMENTS: ExtensionPointRef<PaymentsApi> = ExtensionPointRef::data("shop", "payments");
+    /// assert!(PAYMENTS.is_data());
+    /// ```
+    pub const fn data(plugin: &'static str, name: &'static str) -> Self {
+        Self {
+            plugin,
+            name,
+            data: Some(DataCodec::of::<Api>()),
+            api: std::marker::PhantomData,
+        }
     }
 }
 
@@ -263,8 +309,78 @@ impl<Api> fmt::Debug for ExtensionPointRef<Api> {
             .field("plugin", &self.plugin)
             .field("name", &self.name)
             .field("api", &std::any::type_name::<Api>())
+            .field("data", &self.data.is_some())
             .finish()
     }
+}
+
+/// Encodes a data API to JSON and decodes it back, for one API type; made by [`ExtensionPointRef::data`].
+#[derive(Clone, Copy)]
+pub(crate) struct DataCodec {
+    encode: fn(&(dyn Any + Send)) -> Result<Vec<u8>, String>,
+    decode: fn(&[u8]) -> Result<ErasedApi, String>,
+    decode_into: fn(&[u8], &mut (dyn Any + Send)) -> Result<(), String>,
+}
+
+/// A decoded API of the codec's type.
+pub(crate) type ErasedApi = Box<dyn Any + Send>;
+
+/// What a data API is called in messages about the side that holds it as bytes.
+pub(crate) const DATA_API: &str = "data (JSON bytes)";
+
+impl DataCodec {
+    const fn of<Api: Serialize + serde::de::DeserializeOwned + Send + 'static>() -> Self {
+        Self {
+            encode: encode::<Api>,
+            decode: decode::<Api>,
+            decode_into: decode_into::<Api>,
+        }
+    }
+
+    /// `api` (which must be the codec's type) as JSON.
+    pub(crate) fn encode(self, api: &(dyn Any + Send)) -> Result<Vec<u8>, String> {
+        (self.encode)(api)
+    }
+
+    /// The codec's type from JSON.
+    pub(crate) fn decode(self, bytes: &[u8]) -> Result<ErasedApi, String> {
+        (self.decode)(bytes)
+    }
+
+    /// Decodes JSON into `api` (which must be the codec's type), replacing its value.
+    pub(crate) fn decode_into(self, bytes: &[u8], api: &mut (dyn Any + Send)) -> Result<(), String> {
+        (self.decode_into)(bytes, api)
+    }
+}
+
+impl fmt::Debug for DataCodec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DataCodec(json)")
+    }
+}
+
+fn encode<Api: Serialize + 'static>(api: &(dyn Any + Send)) -> Result<Vec<u8>, String> {
+    let api = (api as &dyn Any)
+        .downcast_ref::<Api>()
+        .ok_or_else(|| format!("expected {}", std::any::type_name::<Api>()))?;
+    serde_json::to_vec(api).map_err(|e| e.to_string())
+}
+
+fn decode<Api: serde::de::DeserializeOwned + Send + 'static>(bytes: &[u8]) -> Result<ErasedApi, String> {
+    serde_json::from_slice::<Api>(bytes)
+        .map(|api| Box::new(api) as Box<dyn Any + Send>)
+        .map_err(|e| zelavis_core::quote::clip(&e.to_string(), 512))
+}
+
+fn decode_into<Api: serde::de::DeserializeOwned + Send + 'static>(
+    bytes: &[u8],
+    api: &mut (dyn Any + Send),
+) -> Result<(), String> {
+    let slot = (api as &mut dyn Any)
+        .downcast_mut::<Api>()
+        .ok_or_else(|| format!("expected {}", std::any::type_name::<Api>()))?;
+    *slot = serde_json::from_slice::<Api>(bytes).map_err(|e| zelavis_core::quote::clip(&e.to_string(), 512))?;
+    Ok(())
 }
 
 /// The identity of an extension point's API type, with its name for error messages.

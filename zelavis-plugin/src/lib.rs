@@ -7,11 +7,13 @@
 //! - [`manifest`]: the serialisable definition and its JSON Schema;
 //! - [`route`], [`migration`]: what setup registers besides services (hooks and filters come from
 //!   `zelavis_core::bus`);
+//! - [`data`]: JSON payloads for hooks and filters shared with plugins whose code is foreign (WebAssembly);
 //! - [`permission`], [`dependency`], [`error`].
 //!
 //! Start with [`prelude`].
 
 pub mod context;
+pub mod data;
 pub mod definition;
 pub mod dependency;
 pub mod error;
@@ -38,7 +40,7 @@ pub mod prelude {
     pub use crate::migration::{Migration, MigrationIdError};
     pub use crate::permission::{Permission, PermissionMode};
     pub use crate::route::{Route, RouteError, RouteParams, RouteRequest, RouteResponse};
-    pub use crate::setup::{ChildSetup, OtherError, Setup, SetupError};
+    pub use crate::setup::{ChildSetup, DataChildSetup, OtherError, Setup, SetupError};
     pub use zelavis_core::prelude::*;
     pub use zelavis_plugin_macros::define_plugin;
 }

@@ -14,7 +14,7 @@ use zelavis_core::quote::quote;
 use zelavis_core::service::ServiceError;
 
 use crate::context::{ExtendError, SetupContext};
-use crate::extension::ApiType;
+use crate::extension::{ApiType, DataCodec};
 use crate::permission::Permission;
 
 /// What a plugin's setup may fail with.
@@ -237,14 +237,61 @@ where
     }
 }
 
+/// A child plugin's setup whose API arrives as **data**: the parent's API encoded as JSON, returned (changed or
+/// not) the same way. This is how a child whose code is not linked into the host — a WebAssembly plugin — extends
+/// a point declared with [`ExtensionPointRef::data`](crate::extension::ExtensionPointRef::data) (or a point of a
+/// parent whose own code is foreign). Declare it with [`ExtendsDecl::data`](crate::definition::ExtendsDecl::data).
+///
+/// ```
+/// use zelavis_plugin::prelude::*;
+///
+/// struct AddProvider;
+///
+/// #[async_trait::async_trait]
+/// impl DataChildSetup for AddProvider {
+///     async fn setup(&self, api: Vec<u8>, _cx: &SetupContext) -> Result<Vec<u8>, SetupError> {
+///         let mut api: serde_json::Value = serde_json::from_slice(&api).map_err(SetupError::other)?;
+///         api["providers"].as_array_mut().ok_or("no providers list")?.push("stripe".into());
+///         serde_json::to_vec(&api).map_err(SetupError::other)
+///     }
+/// }
+///
+/// let stripe = PluginDef::builder("stripe")
+///     .extends(ExtendsDecl::data("shop", "payments", AddProvider))
+///     .build()?;
+/// assert!(stripe.is_child());
+/// # Ok::<(), DefinitionError>(())
+/// ```
+#[async_trait]
+pub trait DataChildSetup: Send + Sync + 'static {
+    /// Runs the child's setup against the parent's API as JSON bytes, and returns the API as JSON bytes.
+    async fn setup(&self, api: Vec<u8>, cx: &SetupContext) -> Result<Vec<u8>, SetupError>;
+}
+
+/// What API a child's setup receives.
+#[derive(Clone, Copy)]
+pub(crate) enum ChildApi {
+    /// `&mut Api` of this type; with a codec when its handle declared the API as data.
+    Typed(ApiType, Option<DataCodec>),
+    /// JSON bytes.
+    Data,
+}
+
 /// A child setup with its API type erased, so children of any parent can be stored together.
 #[async_trait]
 pub(crate) trait ErasedChildSetup: Send + Sync {
-    fn api_type(&self) -> ApiType;
+    fn api(&self) -> ChildApi;
+    /// The typed path: `api` is the type [`ChildApi::Typed`] names (a data child never receives it).
     async fn setup(&self, api: &mut (dyn Any + Send), cx: &SetupContext) -> Result<(), SetupError>;
+    /// The data path: a data child, or a typed child with a codec.
+    async fn setup_data(&self, api: Vec<u8>, cx: &SetupContext) -> Result<Vec<u8>, SetupError>;
 }
 
-pub(crate) struct Erased<S, Api>(pub(crate) S, pub(crate) PhantomData<fn(&mut Api)>);
+pub(crate) struct Erased<S, Api>(
+    pub(crate) S,
+    pub(crate) Option<DataCodec>,
+    pub(crate) PhantomData<fn(&mut Api)>,
+);
 
 #[async_trait]
 impl<S, Api> ErasedChildSetup for Erased<S, Api>
@@ -252,18 +299,57 @@ where
     Api: Send + 'static,
     S: ChildSetup<Api>,
 {
-    fn api_type(&self) -> ApiType {
-        ApiType::of::<Api>()
+    fn api(&self) -> ChildApi {
+        ChildApi::Typed(ApiType::of::<Api>(), self.1)
     }
 
     async fn setup(&self, api: &mut (dyn Any + Send), cx: &SetupContext) -> Result<(), SetupError> {
-        // The caller compares `api_type` first; a mismatch here is still an error, never a panic.
+        // The caller compares `api` first; a mismatch here is still an error, never a panic.
         let Some(api) = api.downcast_mut::<Api>() else {
-            return Err(SetupError::msg(format!(
-                "child setup expects {} but received another type",
-                std::any::type_name::<Api>()
-            )));
+            return Err(mismatch::<Api>());
         };
+        self.0.setup(api, cx).await
+    }
+
+    async fn setup_data(&self, api: Vec<u8>, cx: &SetupContext) -> Result<Vec<u8>, SetupError> {
+        let Some(codec) = self.1 else {
+            return Err(mismatch::<Api>());
+        };
+        let mut decoded = codec.decode(&api).map_err(|reason| {
+            SetupError::msg(format!(
+                "the parent's API is not a valid {}: {reason}",
+                std::any::type_name::<Api>()
+            ))
+        })?;
+        let Some(typed) = decoded.downcast_mut::<Api>() else {
+            return Err(mismatch::<Api>());
+        };
+        self.0.setup(typed, cx).await?;
+        codec.encode(decoded.as_ref()).map_err(SetupError::msg)
+    }
+}
+
+fn mismatch<Api>() -> SetupError {
+    SetupError::msg(format!(
+        "child setup expects {} but received another type",
+        std::any::type_name::<Api>()
+    ))
+}
+
+pub(crate) struct ErasedData<S>(pub(crate) S);
+
+#[async_trait]
+impl<S: DataChildSetup> ErasedChildSetup for ErasedData<S> {
+    fn api(&self) -> ChildApi {
+        ChildApi::Data
+    }
+
+    async fn setup(&self, _api: &mut (dyn Any + Send), _cx: &SetupContext) -> Result<(), SetupError> {
+        // The caller sends data children down the data path only.
+        Err(SetupError::msg("a data child setup receives its API as bytes"))
+    }
+
+    async fn setup_data(&self, api: Vec<u8>, cx: &SetupContext) -> Result<Vec<u8>, SetupError> {
         self.0.setup(api, cx).await
     }
 }

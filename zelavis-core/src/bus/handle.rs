@@ -191,8 +191,17 @@ impl Hasher for KeyHasher {
     }
 }
 
-/// Checks `name` against the grammar; the error is the reason, in words, quoting what is wrong.
-pub(crate) fn check_name(name: &str) -> Result<(), String> {
+/// Checks `name` against the [hook and filter name grammar](crate::bus#name-grammar); the error is the reason,
+/// in words, quoting what is wrong. The bus applies it when a subscription is installed; hosts that read names
+/// from outside (a WebAssembly module's manifest) apply it before making a handle.
+///
+/// ```
+/// use zelavis_core::bus::check_name;
+///
+/// assert!(check_name("order.created").is_ok());
+/// assert_eq!(check_name("order..created").unwrap_err(), "empty segment before the '.' at byte 6");
+/// ```
+pub fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("the name is empty".to_owned());
     }

@@ -80,7 +80,7 @@ mod subscription;
 pub use bus::Bus;
 pub use error::{BusError, HandlerError, HandlerFailure, TypeMismatch};
 pub use filter::Filtered;
-pub use handle::{FilterRef, HookRef};
+pub use handle::{FilterRef, HookRef, check_name};
 pub use hook::EmitSummary;
 pub use subscription::{Subscription, SubscriptionCounts, SubscriptionInfo, SubscriptionKind};
 
