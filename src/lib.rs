@@ -28,6 +28,8 @@ pub use zelavis_core as core;
 /// The dashboard (feature `dashboard`): the axum router, the embedded shell and the frame bridge.
 #[cfg(feature = "dashboard")]
 pub use zelavis_dashboard as dashboard;
+#[cfg(feature = "operator")]
+pub use zelavis_operator as operator;
 pub use zelavis_plugin as plugin;
 pub use zelavis_registry as registry;
 #[cfg(feature = "wasm")]

@@ -2,7 +2,12 @@
 //! shipping, discounts), a plugin whose setup fails, core services with menus on every surface, a catalog with
 //! an entry of each source, and a loader with more plugins the Marketplace installs live.
 //!
-//! Shared by `examples/dashboard/main.rs` and the browser tests (`tests/dashboard_browser.rs`).
+//! It also mounts the operator layer's super-admin API and Plugins panel (`/zelavis/super-admin/`) over two demo
+//! tenants, `acme` (a publisher) and `globex`, four compiled-in plugins, and publishing: a demo signing key in the
+//! keyring and a WebAssembly sandbox over the plugin cache, so a signed bundle uploaded in the panel really runs.
+//!
+//! Shared by `examples/dashboard/main.rs` and the browser tests (`tests/dashboard_browser.rs`,
+//! `tests/operator_browser.rs`).
 
 #![allow(dead_code, unreachable_pub, reason = "the example and the tests each use a part")]
 
@@ -10,11 +15,20 @@ use axum::Router;
 use http::{Method, StatusCode};
 use zelavis::prelude::*;
 use zelavis::registry::catalog::Grants;
+use zelavis::registry::runtime::RuntimeBuilder;
 use zelavis::registry::store::memory::MemoryStore;
 use zelavis::registry::store::postgres::PostgresStore;
 use zelavis::registry::store::redis::RedisStore;
 use zelavis::registry::store::sqlite::SqliteStore;
 use zelavis_dashboard::DashboardOptions;
+use zelavis_operator::keyring::{generate_signing_key, signing_key_from_pem, signing_key_to_pem, verifying_key_to_pem};
+use zelavis_operator::prelude::{
+    Actor, BuiltinReleases, CatalogSource, FixedLicenses, HostError, KeyEntry, Keyring, License, LocalTenants,
+    MARKETPLACE_PUBLISHER, MemoryOperatorStore, Operator, OperatorError, OperatorStore, PluginSpec,
+    PostgresOperatorStore, ReleaseSource, Role, RolloutState, SqliteOperatorStore, StaticTokens, TenantSpec, Timestamp,
+};
+use zelavis_operator::wasm::WasmSandbox;
+use zelavis_wasm::WasmLoader;
 
 #[path = "pages.rs"]
 mod pages;
@@ -61,11 +75,28 @@ pub struct Host {
     pub router: Router,
     /// What the store is, for people.
     pub store: String,
+    /// The operator layer behind the super-admin panel.
+    pub operator: Operator,
+    /// What the operator layer's store is, for people.
+    pub operator_store: String,
+    /// A fresh owner token for the super-admin panel (printed at start-up).
+    pub owner_token: String,
+    /// The demo publishing key (its kid is printed at start-up).
+    pub publisher: DemoPublisher,
+    /// The plugin cache published WebAssembly plugins are accepted into.
+    pub plugins_dir: std::path::PathBuf,
+    /// The temporary directory of a memory-only host, removed with it.
+    _scratch: Option<tempfile::TempDir>,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Starts the host on `store`, under `scope`.
+///
+/// The operator layer persists beside the dashboard: with SQLite in `operator.db` next to the dashboard's file
+/// (`.zelavis/operator.db` by default), with PostgreSQL on the same server; the tenants' runtimes are scopes of
+/// the dashboard's own store. Published plugins go to `plugins/` in the same directory, the demo publishing key
+/// to `keys/`. With [`StoreChoice::Memory`] everything is in memory and a temporary directory (tests).
 pub async fn start(store: StoreChoice, scope: Scope) -> Result<Host, BoxError> {
     let registry = PluginRegistry::new([
         RegistryEntry::installed(ecommerce()?)
@@ -82,49 +113,65 @@ pub async fn start(store: StoreChoice, scope: Scope) -> Result<Host, BoxError> {
         RegistryEntry::installed(analytics()?).order(50).source(Source::Premium),
     ])?;
     let builder = Runtime::builder(registry);
-    let (runtime, described) = match store {
+    let follow = |builder: RuntimeBuilder| builder.follow().poll_every(std::time::Duration::from_secs(2));
+    let mut scratch = None;
+    let (runtime, described, operator) = match store {
         StoreChoice::Sqlite(path) => {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
+            let dir = data_dir(&path);
+            std::fs::create_dir_all(&dir)?;
             let store = SqliteStore::open(&path)?;
             let described = store.describe();
-            (builder.store(store, scope).start().await?.0, described)
+            let tenants = LocalTenants::new(store.clone(), HOST_ID);
+            let runtime = builder.store(store, scope).start().await?.0;
+            let operator_store = SqliteOperatorStore::open(dir.join("operator.db"))?;
+            (runtime, described, super_admin(operator_store, tenants, &dir).await?)
         }
         StoreChoice::Postgres(url) => {
             let store = PostgresStore::connect(&url).await?;
             let described = store.describe();
-            let builder = builder
-                .store(store, scope)
-                .follow()
-                .poll_every(std::time::Duration::from_secs(2));
-            (builder.start().await?.0, described)
+            let tenants = LocalTenants::new(store.clone(), HOST_ID);
+            let runtime = follow(builder.store(store, scope)).start().await?.0;
+            let operator_store = PostgresOperatorStore::connect(&url).await?;
+            let dir = std::path::PathBuf::from(DATA_DIR);
+            (runtime, described, super_admin(operator_store, tenants, &dir).await?)
         }
         StoreChoice::PostgresIn { url, schema } => {
             let store = PostgresStore::connect_in_schema(&url, &schema).await?;
             let described = store.describe();
-            let builder = builder
-                .store(store, scope)
-                .follow()
-                .poll_every(std::time::Duration::from_secs(2));
-            (builder.start().await?.0, described)
+            let tenants = LocalTenants::new(store.clone(), HOST_ID);
+            let runtime = follow(builder.store(store, scope)).start().await?.0;
+            let operator_store = PostgresOperatorStore::connect_with(&url, &schema).await?;
+            let dir = scratch.insert(tempfile::tempdir()?).path().to_owned();
+            (runtime, described, super_admin(operator_store, tenants, &dir).await?)
         }
         StoreChoice::Redis(url) => {
             let store = RedisStore::connect(&url, "zelavis-dashboard").await?;
             let described = store.describe();
-            let builder = builder
-                .store(store, scope)
-                .follow()
-                .poll_every(std::time::Duration::from_secs(2));
-            (builder.start().await?.0, described)
+            let tenants = LocalTenants::new(store.clone(), HOST_ID);
+            let runtime = follow(builder.store(store, scope)).start().await?.0;
+            // No operator store on Redis: the operator layer keeps its own state in SQLite beside.
+            let dir = std::path::PathBuf::from(DATA_DIR);
+            std::fs::create_dir_all(&dir)?;
+            let operator_store = SqliteOperatorStore::open(dir.join("operator.db"))?;
+            (runtime, described, super_admin(operator_store, tenants, &dir).await?)
         }
         StoreChoice::Memory(store) => {
             let described = store.describe();
-            (builder.store(store, scope).follow().start().await?.0, described)
+            let tenants = LocalTenants::new(store.clone(), HOST_ID);
+            let runtime = builder.store(store, scope).follow().start().await?.0;
+            let dir = scratch.insert(tempfile::tempdir()?).path().to_owned();
+            (
+                runtime,
+                described,
+                super_admin(MemoryOperatorStore::new(), tenants, &dir).await?,
+            )
         }
     };
     let options = options()?;
+    let owner_token = session_token();
+    let tokens = StaticTokens::new().token(owner_token.clone(), Actor::new("owner@northwind.example", Role::Owner));
     let router = zelavis_dashboard::router(runtime.clone(), options)
+        .merge(zelavis_operator::http::router(operator.operator.clone(), tokens))
         .route(
             "/",
             axum::routing::get(|| async { axum::response::Redirect::temporary("/zelavis/") }),
@@ -134,6 +181,236 @@ pub async fn start(store: StoreChoice, scope: Scope) -> Result<Host, BoxError> {
         runtime,
         router,
         store: described,
+        operator_store: operator.operator.store().describe(),
+        operator: operator.operator,
+        owner_token,
+        publisher: operator.publisher,
+        plugins_dir: operator.plugins_dir,
+        _scratch: scratch,
+    })
+}
+
+/// This host's id in the operator layer's health records.
+const HOST_ID: &str = "reference-host";
+/// Where the host keeps its files when its store is on a server.
+const DATA_DIR: &str = ".zelavis";
+/// The demo publishing key's id.
+pub const DEMO_KID: &str = "northwind-demo";
+/// The tenant that may publish plugins (its license has `marketplace_publisher`).
+pub const PUBLISHER_TENANT: &str = "acme";
+
+/// The directory beside an SQLite file (`.zelavis` for `.zelavis/dashboard.db`).
+fn data_dir(path: &std::path::Path) -> std::path::PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => std::path::PathBuf::from("."),
+    }
+}
+
+/// The demo publishing key: the keyring of the host's operator layer holds its public half.
+#[derive(Clone)]
+pub struct DemoPublisher {
+    /// The key id, as release records name it.
+    pub kid: String,
+    /// The private key, PKCS#8 PEM (a secret: it signs releases the host trusts).
+    pub key_pem: String,
+    /// Where the private key is (`<dir>/keys/<kid>.key.pem`, mode 0600), for `zelavis bundle sign --key`.
+    pub key_file: std::path::PathBuf,
+    /// The keyring with its public half (`<dir>/keyring.json`), for `zelavis bundle verify --keyring`.
+    pub keyring_file: std::path::PathBuf,
+}
+
+impl std::fmt::Debug for DemoPublisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoPublisher")
+            .field("kid", &self.kid)
+            .field("key_file", &self.key_file)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads the demo publishing key from `dir/keys/`, or generates it there on the first start (so a second run
+/// trusts what the first one published), and writes the keyring with its public half beside.
+fn demo_publisher(dir: &std::path::Path) -> Result<(DemoPublisher, Keyring), BoxError> {
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys)?;
+    let key_file = keys.join(format!("{DEMO_KID}.key.pem"));
+    let key = if key_file.exists() {
+        signing_key_from_pem(&std::fs::read_to_string(&key_file)?)?
+    } else {
+        let key = generate_signing_key()?;
+        write_secret(&key_file, signing_key_to_pem(&key)?.as_bytes())?;
+        std::fs::write(
+            keys.join(format!("{DEMO_KID}.pub.pem")),
+            verifying_key_to_pem(&key.verifying_key())?,
+        )?;
+        key
+    };
+    let mut keyring = Keyring::new();
+    // Valid from 2025 on: any release the demo signs now is inside its window.
+    keyring.insert(KeyEntry::new(
+        DEMO_KID,
+        key.verifying_key(),
+        Timestamp::from_secs(1_735_689_600),
+    ));
+    let keyring_file = dir.join("keyring.json");
+    std::fs::write(&keyring_file, keyring.to_json()?)?;
+    let publisher = DemoPublisher {
+        kid: DEMO_KID.to_owned(),
+        key_pem: signing_key_to_pem(&key)?,
+        key_file,
+        keyring_file,
+    };
+    Ok((publisher, keyring))
+}
+
+fn write_secret(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
+}
+
+/// Where the reference host's releases come from: the compiled-in plugins, then the published WebAssembly ones
+/// (accepted into the plugin cache by the sandbox).
+struct HostReleases {
+    builtin: BuiltinReleases,
+    published: WasmSandbox,
+}
+
+#[async_trait::async_trait]
+impl ReleaseSource for HostReleases {
+    async fn load(&self, plugin: &Name, version: &semver::Version) -> Result<PluginDef, HostError> {
+        match self.builtin.load(plugin, version).await {
+            Ok(def) => Ok(def),
+            Err(_) => self.published.load(plugin, version).await,
+        }
+    }
+}
+
+/// The host's operator layer and what goes with it.
+struct SuperAdmin {
+    operator: Operator,
+    publisher: DemoPublisher,
+    plugins_dir: std::path::PathBuf,
+}
+
+/// The operator layer on `store`: compiled-in `discounts` (Built-in, 1.0.0 and 1.1.0), `crm` (Premium, tier pro,
+/// retail), `helpdesk` (Premium, tier growth) and `analytics` (Premium, tier pro; its setup fails, so enabling it
+/// shows in health); tenants `acme` (pro, retail, canary, and a publisher: `marketplace_publisher`) and `globex`
+/// (starter, restaurants) with fixed licenses; the demo publishing key; a WebAssembly sandbox over
+/// `dir/plugins`. Idempotent: a second start on the same store registers and creates nothing twice, brings
+/// every tenant's runtime back in line with its grants, and continues interrupted publications.
+async fn super_admin(
+    store: impl OperatorStore,
+    tenants: LocalTenants,
+    dir: &std::path::Path,
+) -> Result<SuperAdmin, BoxError> {
+    let discounts_v1 = PluginDef::builder("discounts")
+        .version("1.0.0")
+        .description("Percentage price rules.")
+        .build()?;
+    let builtin = || PluginSpec::new(CatalogSource::BuiltIn, "Northwind").title("Discounts");
+    let plugins = [
+        (discounts_v1, builtin()),
+        (discounts()?, builtin()),
+        (
+            crm()?,
+            PluginSpec::new(CatalogSource::Premium, "Zelavis")
+                .title("CRM")
+                .tier_minimum("pro")
+                .niche("retail"),
+        ),
+        (
+            helpdesk()?,
+            PluginSpec::new(CatalogSource::Premium, "Acme Support")
+                .title("Help desk")
+                .tier_minimum("growth"),
+        ),
+        (
+            analytics()?,
+            PluginSpec::new(CatalogSource::Premium, "Zelavis")
+                .title("Analytics")
+                .tier_minimum("pro"),
+        ),
+    ];
+    let mut builtin_releases = BuiltinReleases::new();
+    for (def, _) in &plugins {
+        builtin_releases = builtin_releases.with(def.clone());
+    }
+    let licensed = |plugins: &[&str], tier: &str, features: &[&str]| License {
+        licensed_plugins: plugins.iter().map(|p| (*p).to_owned()).collect(),
+        tier: tier.to_owned(),
+        features: features.iter().map(|f| (*f).to_owned()).collect(),
+        ..License::default()
+    };
+    let licenses = FixedLicenses::new()
+        .grant(
+            PUBLISHER_TENANT,
+            licensed(
+                &["discounts", "crm", "helpdesk", "analytics"],
+                "pro",
+                &[MARKETPLACE_PUBLISHER],
+            ),
+        )
+        .grant("globex", licensed(&["discounts"], "starter", &[]));
+    let (publisher, keyring) = demo_publisher(dir)?;
+    let plugins_dir = dir.join("plugins");
+    std::fs::create_dir_all(&plugins_dir)?;
+    let sandbox = WasmSandbox::new(WasmLoader::new(&plugins_dir));
+    let operator = Operator::builder(store)
+        .licenses(licenses)
+        .tenants(tenants)
+        .keyring(keyring)
+        .sandbox(sandbox.clone())
+        .releases(HostReleases {
+            builtin: builtin_releases,
+            published: sandbox,
+        })
+        .build();
+    let setup = Actor::system("reference-host");
+    for (def, spec) in plugins {
+        operator.register_builtin(&setup, &def, spec).await?;
+    }
+    let specs = [
+        TenantSpec::new(Name::parse(PUBLISHER_TENANT)?, "pro", "retail").canary(true),
+        TenantSpec::new(Name::parse("globex")?, "starter", "restaurants"),
+    ];
+    for spec in specs {
+        match operator.create_tenant(&setup, spec).await {
+            Ok(_) | Err(OperatorError::AlreadyExists { .. }) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    // A second start: every tenant's runtime comes back with its grants, and a publication the last run was
+    // killed in (uploaded or verified) goes on.
+    for tenant in operator.tenants(&setup).await? {
+        if let Err(error) = operator.sync_tenant(tenant.id.as_str()).await {
+            eprintln!(
+                "warning: tenant {}'s runtime did not come back in line with its grants: {error}",
+                tenant.id
+            );
+        }
+    }
+    for rollout in operator.rollouts(&setup, true).await? {
+        if matches!(rollout.state, RolloutState::Uploaded | RolloutState::Verified) {
+            if let Err(error) = operator
+                .resume_rollout(&setup, rollout.plugin.as_str(), &rollout.version)
+                .await
+            {
+                eprintln!(
+                    "warning: the interrupted publication of {}@{} did not go on: {error}",
+                    rollout.plugin, rollout.version
+                );
+            }
+        }
+    }
+    Ok(SuperAdmin {
+        operator,
+        publisher,
+        plugins_dir,
     })
 }
 

@@ -5,6 +5,12 @@
 //! Install state lives in SQLite at `.zelavis/dashboard.db` by default; `--store postgres://…` or
 //! `--store redis://…` keeps it on a server, where several dashboards converge.
 //!
+//! The super-admin panel (`/zelavis/super-admin/`, with the owner token printed at start) runs the operator layer:
+//! its state in `.zelavis/operator.db` (or on the PostgreSQL server), its tenants' runtimes as scopes of the
+//! dashboard's store. Tenant `acme` may publish: sign a bundle with the demo key the host generates on its first
+//! start (`zelavis bundle sign <bundle> --key .zelavis/keys/northwind-demo.key.pem --kid northwind-demo
+//! --publisher Northwind`) and upload both files in the panel's Publishing area.
+//!
 //! ```sh
 //! cargo run --example dashboard                                   # http://127.0.0.1:8080/zelavis/
 //! cargo run --example dashboard -- --listen 127.0.0.1:9090
@@ -44,9 +50,22 @@ async fn main() -> Result<(), BoxError> {
     let address = listener.local_addr()?;
     println!("Zelavis dashboard: http://{address}/zelavis/");
     println!(
+        "  super-admin panel: http://{address}/zelavis/super-admin/ (owner token: {})",
+        host.owner_token
+    );
+    println!(
         "  state in {}; {} plugin(s) active",
         host.store,
         host.runtime.active().await.len()
+    );
+    println!("  operator layer in {}", host.operator_store);
+    println!(
+        "  publishing: key {} ({}), keyring {}, tenant {} may publish; plugins accepted into {}",
+        host.publisher.kid,
+        host.publisher.key_file.display(),
+        host.publisher.keyring_file.display(),
+        host::PUBLISHER_TENANT,
+        host.plugins_dir.display()
     );
     println!("  press Ctrl-C to stop");
     axum::serve(listener, host.router)

@@ -17,6 +17,7 @@ use crate::error::DefinitionError;
 use crate::extension::{ApiType, Extends, ExtensionPoint, ExtensionPointRef, Policy};
 use crate::manifest::PluginManifest;
 use crate::permission::Permission;
+use crate::settings::SettingField;
 use crate::setup::{
     AsyncSetup, ChildApi, ChildSetup, DataChildSetup, Erased, ErasedChildSetup, ErasedData, Setup, SetupError,
     SyncChildSetup,
@@ -86,6 +87,7 @@ impl PluginDef {
             menu: None,
             dependencies: Vec::new(),
             permissions: Vec::new(),
+            settings: Vec::new(),
             setup: None,
             teardown: None,
         }
@@ -145,6 +147,11 @@ impl PluginDef {
     /// Its declared permissions.
     pub fn permissions(&self) -> &[Permission] {
         &self.inner.manifest.permissions
+    }
+
+    /// Its settings schema.
+    pub fn settings(&self) -> &[SettingField] {
+        &self.inner.manifest.settings
     }
 
     /// Its menu, data only (pages carry their addresses).
@@ -386,6 +393,7 @@ pub struct PluginBuilder {
     menu: Option<Menu>,
     dependencies: Vec<(String, Option<String>)>,
     permissions: Vec<Permission>,
+    settings: Vec<SettingField>,
     setup: Option<SetupCode>,
     teardown: Option<Arc<TeardownFn>>,
 }
@@ -442,6 +450,12 @@ impl PluginBuilder {
     /// Declares permissions.
     pub fn permissions(mut self, permissions: impl IntoIterator<Item = Permission>) -> Self {
         self.permissions.extend(permissions);
+        self
+    }
+
+    /// Declares a settings field (see [`SettingField`]): tenants fill it in, the operator layer validates it.
+    pub fn setting(mut self, field: SettingField) -> Self {
+        self.settings.push(field);
         self
     }
 
@@ -518,6 +532,7 @@ impl PluginBuilder {
             menu: self.menu.as_ref(),
             dependencies: self.dependencies,
             permissions: self.permissions,
+            settings: self.settings,
             has_top_level_setup: self.setup.is_some(),
         };
         let manifest = compile(draft).map_err(|problems| DefinitionError::new(&self.name, problems))?;

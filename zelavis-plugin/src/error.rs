@@ -119,6 +119,23 @@ pub enum ProblemKind {
         /// The permission.
         permission: Permission,
     },
+    /// A settings key declared twice.
+    #[error("setting {key} is declared twice (first at {first})")]
+    DuplicateSetting {
+        /// A bounded copy of the key.
+        key: Quoted,
+        /// Where it first appeared.
+        first: String,
+    },
+    /// A settings field whose declaration is wrong (bad key, a select without options, a default of the wrong
+    /// type, ...).
+    #[error("setting {key} is invalid: {reason}")]
+    InvalidSetting {
+        /// A bounded copy of the key.
+        key: Quoted,
+        /// What is wrong.
+        reason: String,
+    },
     /// A manifest page URL that is not the page's address.
     #[error("page url {found} is not the page's address {}", quote(expected))]
     PageUrlMismatch {

@@ -22,6 +22,7 @@ pub mod manifest;
 pub mod migration;
 pub mod permission;
 pub mod route;
+pub mod settings;
 pub mod setup;
 mod validate;
 
@@ -40,6 +41,7 @@ pub mod prelude {
     pub use crate::migration::{Migration, MigrationIdError};
     pub use crate::permission::{Permission, PermissionMode};
     pub use crate::route::{Route, RouteError, RouteParams, RouteRequest, RouteResponse};
+    pub use crate::settings::{SettingField, SettingKind};
     pub use crate::setup::{ChildSetup, DataChildSetup, OtherError, Setup, SetupError};
     pub use zelavis_core::prelude::*;
     pub use zelavis_plugin_macros::define_plugin;

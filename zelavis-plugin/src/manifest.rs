@@ -14,6 +14,7 @@ use crate::dependency::Dependency;
 use crate::error::DefinitionError;
 use crate::extension::{Extends, ExtensionPoint};
 use crate::permission::Permission;
+use crate::settings::SettingField;
 use crate::validate::{Draft, compile};
 
 /// Where the committed JSON Schema of `zelavis.plugin.json` lives in the repository.
@@ -74,6 +75,9 @@ pub struct PluginManifest {
     /// What the plugin's setup may register.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub permissions: Vec<Permission>,
+    /// The plugin's settings schema: the fields a tenant fills in (validated by the operator layer on save).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<SettingField>,
 }
 
 /// Longest JSON path kept in a [`ManifestError::Json`], in bytes (a path can hold an unknown key as written).

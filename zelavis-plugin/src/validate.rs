@@ -15,6 +15,7 @@ use crate::error::{Problem, ProblemKind};
 use crate::extension::{Extends, ExtensionPoint, Policy};
 use crate::manifest::PluginManifest;
 use crate::permission::Permission;
+use crate::settings::SettingField;
 
 /// A definition as written, before any rule is checked: names and versions are still text.
 pub(crate) struct Draft<'a, P = PageEntry> {
@@ -27,6 +28,7 @@ pub(crate) struct Draft<'a, P = PageEntry> {
     pub(crate) menu: Option<&'a Menu<P>>,
     pub(crate) dependencies: Vec<(String, Option<String>)>,
     pub(crate) permissions: Vec<Permission>,
+    pub(crate) settings: Vec<SettingField>,
     pub(crate) has_top_level_setup: bool,
 }
 
@@ -67,6 +69,7 @@ impl<'a> Draft<'a, PageEntry> {
                 .map(|d| (d.plugin.to_string(), d.version.as_ref().map(ToString::to_string)))
                 .collect(),
             permissions: manifest.permissions.clone(),
+            settings: manifest.settings.clone(),
             has_top_level_setup: false,
         }
     }
@@ -137,6 +140,27 @@ pub(crate) fn compile<P: MenuPage>(draft: Draft<'_, P>) -> Result<PluginManifest
         seen.push(*permission);
     }
 
+    let mut keys = HashMap::new();
+    for (i, field) in draft.settings.iter().enumerate() {
+        let at = format!("settings[{i}]");
+        if let Some(first) = Problems::first(&mut keys, &field.key, &format!("{at}.key")) {
+            let kind = ProblemKind::DuplicateSetting {
+                key: Quoted::new(&field.key),
+                first: first.clone(),
+            };
+            p.push(format!("{at}.key"), kind);
+        }
+        if let Some(reason) = field.declaration_problem() {
+            p.push(
+                at,
+                ProblemKind::InvalidSetting {
+                    key: Quoted::new(&field.key),
+                    reason,
+                },
+            );
+        }
+    }
+
     match (name, version) {
         (Some(name), Some(version)) if p.0.is_empty() => {
             let menu = draft.menu.map(|menu| with_urls(&name, menu));
@@ -151,6 +175,7 @@ pub(crate) fn compile<P: MenuPage>(draft: Draft<'_, P>) -> Result<PluginManifest
                 menu,
                 dependencies,
                 permissions: draft.permissions,
+                settings: draft.settings,
             })
         }
         _ => Err(p.0),

@@ -425,3 +425,31 @@ fn errors_quote_a_bounded_prefix_of_huge_inputs() {
         assert!(message.len() < 2_000, "{} bytes: {}", message.len(), &message[..200]);
     }
 }
+
+#[test]
+fn settings_declarations_are_checked_in_the_builder_and_in_manifests_alike() {
+    use zelavis_plugin::settings::{SettingField, SettingKind};
+    let error = PluginDef::builder("stripe")
+        .setting(SettingField::new("api_key", "API key", SettingKind::Password))
+        .setting(SettingField::new("api_key", "Again", SettingKind::String))
+        .setting(SettingField::new("mode", "Mode", SettingKind::Select))
+        .setting(SettingField::new("retries", "Retries", SettingKind::Number).default_value("three"))
+        .build()
+        .unwrap_err();
+    let lines: Vec<String> = error.problems().iter().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert!(lines[0].contains("settings[1].key") && lines[0].contains("declared twice"), "{}", lines[0]);
+    assert!(lines[1].contains("needs options"), "{}", lines[1]);
+    assert!(lines[2].contains("default does not fit"), "{}", lines[2]);
+
+    let ok = PluginDef::builder("stripe")
+        .setting(SettingField::new("api_key", "API key", SettingKind::Password).required())
+        .build()
+        .unwrap();
+    let json = serde_json::to_string(ok.manifest()).unwrap();
+    assert!(json.contains(r#""settings":[{"key":"api_key","label":"API key","type":"password","required":true}]"#), "{json}");
+    let back = PluginManifest::from_json(&json).unwrap();
+    assert_eq!(back.settings, ok.settings());
+    let bad = json.replace(r#""type":"password""#, r#""type":"select""#);
+    assert!(PluginManifest::from_json(&bad).is_err());
+}

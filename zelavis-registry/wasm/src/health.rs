@@ -21,6 +21,15 @@ pub struct WasmPluginHealth {
     /// The last stop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<CallError>,
+    /// Fuel (about one unit per instruction) used by all finished calls.
+    #[serde(default)]
+    pub fuel_total: u64,
+    /// The most fuel one finished call used.
+    #[serde(default)]
+    pub fuel_max: u64,
+    /// The largest linear memory a finished call ended with, in bytes.
+    #[serde(default)]
+    pub memory_peak_bytes: u64,
 }
 
 impl WasmPluginHealth {
@@ -48,10 +57,19 @@ impl WasmHealth {
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub(crate) calls: AtomicU64,
+    fuel_total: AtomicU64,
+    fuel_max: AtomicU64,
+    memory_peak: AtomicU64,
     stops: Mutex<(BTreeMap<StopKind, u64>, Option<CallError>)>,
 }
 
 impl Counters {
+    pub(crate) fn cost(&self, cost: crate::engine::CallCost) {
+        self.fuel_total.fetch_add(cost.fuel, Ordering::Relaxed);
+        self.fuel_max.fetch_max(cost.fuel, Ordering::Relaxed);
+        self.memory_peak.fetch_max(cost.memory_bytes, Ordering::Relaxed);
+    }
+
     pub(crate) fn record(&self, error: &CallError) {
         let mut stops = self.stops.lock().unwrap_or_else(PoisonError::into_inner);
         *stops.0.entry(error.stop.kind()).or_default() += 1;
@@ -64,6 +82,9 @@ impl Counters {
             calls: self.calls.load(Ordering::Relaxed),
             stopped: stops.0.clone(),
             last_error: stops.1.clone(),
+            fuel_total: self.fuel_total.load(Ordering::Relaxed),
+            fuel_max: self.fuel_max.load(Ordering::Relaxed),
+            memory_peak_bytes: self.memory_peak.load(Ordering::Relaxed),
         }
     }
 }

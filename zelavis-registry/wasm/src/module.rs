@@ -198,7 +198,8 @@ impl WasmModule {
             Instant::now() + limits.deadline,
             limits.kv_bytes,
         );
-        let mut output = self.inner.linked.call(state, &limits, kind, index, input)?;
+        let (mut output, cost) = self.inner.linked.call(state, &limits, kind, index, input)?;
+        self.inner.counters.cost(cost);
         match output.first() {
             Some(&abi::STATUS_OK) => {
                 output.remove(0);

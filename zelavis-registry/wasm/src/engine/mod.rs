@@ -68,10 +68,19 @@ pub(crate) trait Engine: Send + Sync + 'static {
     fn link(&self, compiled: Self::Compiled, grants: &[HostPermission]) -> Result<Self::Linked, String>;
 }
 
+/// What one finished call used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CallCost {
+    /// Fuel (about one unit per instruction).
+    pub(crate) fuel: u64,
+    /// Linear memory at the end of the call, in bytes.
+    pub(crate) memory_bytes: u64,
+}
+
 /// A linked module: every call instantiates it afresh.
 pub(crate) trait Module: Send + Sync + 'static {
     /// One call: a fresh instance with `state`, the input written into guest memory, `zelavis_call(kind,
-    /// index, ...)` run within `limits`; returns the raw output (status byte first).
+    /// index, ...)` run within `limits`; returns the raw output (status byte first) and what the call cost.
     fn call(
         &self,
         state: CallState,
@@ -79,7 +88,7 @@ pub(crate) trait Module: Send + Sync + 'static {
         kind: EntryKind,
         index: u32,
         input: &[u8],
-    ) -> Result<Vec<u8>, Stop>;
+    ) -> Result<(Vec<u8>, CallCost), Stop>;
 
     /// Instantiates only, with no call: what each call pays for its fresh instance (benchmarks).
     fn instantiate_only(&self, state: CallState, limits: &Limits) -> Result<(), Stop>;

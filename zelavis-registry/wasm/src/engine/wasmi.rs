@@ -9,7 +9,7 @@ use wasmi::{
 };
 use wasmi_core::LimiterError;
 
-use super::{Engine, Extern, Inspection, Module};
+use super::{CallCost, Engine, Extern, Inspection, Module};
 use crate::abi::{self, EntryKind};
 use crate::error::Stop;
 use crate::host::{CallState, HostPermission, HostStop, IMPORTS, Ty};
@@ -393,7 +393,7 @@ impl Module for Linked {
         kind: EntryKind,
         index: u32,
         input: &[u8],
-    ) -> Result<Vec<u8>, Stop> {
+    ) -> Result<(Vec<u8>, CallCost), Stop> {
         let (mut store, instance, mut budget) = self.instantiate(state, limits)?;
         let missing = |what| abi_error(format!("the instance lacks {what}"));
         let memory = instance
@@ -439,6 +439,10 @@ impl Module for Linked {
                 limit: limits.output_bytes,
             });
         }
+        let cost = CallCost {
+            fuel: budget.used + budget.given.saturating_sub(store.get_fuel().unwrap_or(0)),
+            memory_bytes: memory.data(&store).len() as u64,
+        };
         let data = memory.data(&store);
         let start = out_ptr as usize;
         let output = start
@@ -451,7 +455,7 @@ impl Module for Linked {
                     data.len()
                 ))
             })?;
-        Ok(output)
+        Ok((output, cost))
     }
 
     fn instantiate_only(&self, state: CallState, limits: &Limits) -> Result<(), Stop> {

@@ -1,0 +1,1 @@
+{"record": {"type": "zelavis-release/1", "plugin": "acme-pay", "version": "1.0.0", "bundle_sha256": "0000000000000000000000000000000000000000000000000000000000000000", "manifest_sha256": "1111111111111111111111111111111111111111111111111111111111111111", "publisher": "Acme", "kid": "acme-2026", "published_at": "2026-12-01T00:00:00.000Z"}, "signature": "AAAA"}
