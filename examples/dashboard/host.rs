@@ -297,23 +297,16 @@ struct SuperAdmin {
     plugins_dir: std::path::PathBuf,
 }
 
-/// The operator layer on `store`: compiled-in `discounts` (Built-in, 1.0.0 and 1.1.0), `crm` (Premium, tier pro,
-/// retail), `helpdesk` (Premium, tier growth) and `analytics` (Premium, tier pro; its setup fails, so enabling it
-/// shows in health); tenants `acme` (pro, retail, canary, and a publisher: `marketplace_publisher`) and `globex`
-/// (starter, restaurants) with fixed licenses; the demo publishing key; a WebAssembly sandbox over
-/// `dir/plugins`. Idempotent: a second start on the same store registers and creates nothing twice, brings
-/// every tenant's runtime back in line with its grants, and continues interrupted publications.
-async fn super_admin(
-    store: impl OperatorStore,
-    tenants: LocalTenants,
-    dir: &std::path::Path,
-) -> Result<SuperAdmin, BoxError> {
+/// The compiled-in plugins of the operator layer's catalog: `discounts` (Built-in, 1.0.0 and 1.1.0), `crm`
+/// (Premium, tier pro, retail), `helpdesk` (Premium, tier growth) and `analytics` (Premium, tier pro; its setup
+/// fails, so enabling it shows in health).
+fn builtin_plugins() -> Result<Vec<(PluginDef, PluginSpec)>, BoxError> {
     let discounts_v1 = PluginDef::builder("discounts")
         .version("1.0.0")
         .description("Percentage price rules.")
         .build()?;
     let builtin = || PluginSpec::new(CatalogSource::BuiltIn, "Northwind").title("Discounts");
-    let plugins = [
+    Ok(vec![
         (discounts_v1, builtin()),
         (discounts()?, builtin()),
         (
@@ -335,7 +328,20 @@ async fn super_admin(
                 .title("Analytics")
                 .tier_minimum("pro"),
         ),
-    ];
+    ])
+}
+
+/// The operator layer on `store`: the [compiled-in plugins](builtin_plugins); tenants `acme` (pro, retail,
+/// canary, and a publisher: `marketplace_publisher`) and `globex` (starter, restaurants) with fixed licenses; the
+/// demo publishing key; a WebAssembly sandbox over `dir/plugins`. Idempotent: a second start on the same store
+/// registers and creates nothing twice, brings every tenant's runtime back in line with its grants, and
+/// continues interrupted publications.
+async fn super_admin(
+    store: impl OperatorStore,
+    tenants: LocalTenants,
+    dir: &std::path::Path,
+) -> Result<SuperAdmin, BoxError> {
+    let plugins = builtin_plugins()?;
     let mut builtin_releases = BuiltinReleases::new();
     for (def, _) in &plugins {
         builtin_releases = builtin_releases.with(def.clone());
@@ -384,9 +390,18 @@ async fn super_admin(
             Err(error) => return Err(error.into()),
         }
     }
-    // A second start: every tenant's runtime comes back with its grants, and a publication the last run was
-    // killed in (uploaded or verified) goes on.
-    for tenant in operator.tenants(&setup).await? {
+    catch_up(&operator, &setup).await?;
+    Ok(SuperAdmin {
+        operator,
+        publisher,
+        plugins_dir,
+    })
+}
+
+/// What a second start does: every tenant's runtime comes back with its grants, and a publication the last run
+/// was killed in (uploaded or verified) goes on. A tenant or a publication that fails is reported, not fatal.
+async fn catch_up(operator: &Operator, setup: &Actor) -> Result<(), BoxError> {
+    for tenant in operator.tenants(setup).await? {
         if let Err(error) = operator.sync_tenant(tenant.id.as_str()).await {
             eprintln!(
                 "warning: tenant {}'s runtime did not come back in line with its grants: {error}",
@@ -394,24 +409,19 @@ async fn super_admin(
             );
         }
     }
-    for rollout in operator.rollouts(&setup, true).await? {
-        if matches!(rollout.state, RolloutState::Uploaded | RolloutState::Verified) {
-            if let Err(error) = operator
-                .resume_rollout(&setup, rollout.plugin.as_str(), &rollout.version)
+    for rollout in operator.rollouts(setup, true).await? {
+        if matches!(rollout.state, RolloutState::Uploaded | RolloutState::Verified)
+            && let Err(error) = operator
+                .resume_rollout(setup, rollout.plugin.as_str(), &rollout.version)
                 .await
-            {
-                eprintln!(
-                    "warning: the interrupted publication of {}@{} did not go on: {error}",
-                    rollout.plugin, rollout.version
-                );
-            }
+        {
+            eprintln!(
+                "warning: the interrupted publication of {}@{} did not go on: {error}",
+                rollout.plugin, rollout.version
+            );
         }
     }
-    Ok(SuperAdmin {
-        operator,
-        publisher,
-        plugins_dir,
-    })
+    Ok(())
 }
 
 /// The dashboard's options: title, catalog, loader and the core services, with menus on every surface.

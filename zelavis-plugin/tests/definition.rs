@@ -438,7 +438,11 @@ fn settings_declarations_are_checked_in_the_builder_and_in_manifests_alike() {
         .unwrap_err();
     let lines: Vec<String> = error.problems().iter().map(ToString::to_string).collect();
     assert_eq!(lines.len(), 3, "{lines:#?}");
-    assert!(lines[0].contains("settings[1].key") && lines[0].contains("declared twice"), "{}", lines[0]);
+    assert!(
+        lines[0].contains("settings[1].key") && lines[0].contains("declared twice"),
+        "{}",
+        lines[0]
+    );
     assert!(lines[1].contains("needs options"), "{}", lines[1]);
     assert!(lines[2].contains("default does not fit"), "{}", lines[2]);
 
@@ -447,7 +451,10 @@ fn settings_declarations_are_checked_in_the_builder_and_in_manifests_alike() {
         .build()
         .unwrap();
     let json = serde_json::to_string(ok.manifest()).unwrap();
-    assert!(json.contains(r#""settings":[{"key":"api_key","label":"API key","type":"password","required":true}]"#), "{json}");
+    assert!(
+        json.contains(r#""settings":[{"key":"api_key","label":"API key","type":"password","required":true}]"#),
+        "{json}"
+    );
     let back = PluginManifest::from_json(&json).unwrap();
     assert_eq!(back.settings, ok.settings());
     let bad = json.replace(r#""type":"password""#, r#""type":"select""#);

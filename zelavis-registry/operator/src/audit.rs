@@ -215,9 +215,14 @@ mod tests {
         let mut out: Vec<AuditEvent> = Vec::new();
         for seq in 1..=n {
             let prev = out.last().map_or(GENESIS_HASH.to_owned(), |e| e.hash.clone());
-            let entry = AuditEntry::new(Timestamp::from_millis(i64::try_from(seq).unwrap()), "op", "tenant.enable", "t")
-                .after(seq)
-                .reason("because");
+            let entry = AuditEntry::new(
+                Timestamp::from_millis(i64::try_from(seq).unwrap()),
+                "op",
+                "tenant.enable",
+                "t",
+            )
+            .after(seq)
+            .reason("because");
             out.push(entry.seal(seq, &prev));
         }
         out

@@ -212,7 +212,10 @@ impl Release {
 /// assert_eq!(default_latest(&releases).unwrap().version.to_string(), "2.4.0");
 /// ```
 pub fn default_latest<'a>(releases: impl IntoIterator<Item = &'a Release>) -> Option<&'a Release> {
-    releases.into_iter().filter(|r| r.is_default_candidate()).max_by(|a, b| a.version.cmp(&b.version))
+    releases
+        .into_iter()
+        .filter(|r| r.is_default_candidate())
+        .max_by(|a, b| a.version.cmp(&b.version))
 }
 
 /// The highest release ever published (tombstones included): the floor a new version must clear.
@@ -266,7 +269,11 @@ impl CatalogRow {
     /// The row of `record` with its releases and usage count.
     pub fn new(record: &PluginRecord, releases: &[Release], tenants_using: u64) -> Self {
         let default = default_latest(releases);
-        let mut versions: Vec<Version> = releases.iter().filter(|r| r.is_available()).map(|r| r.version.clone()).collect();
+        let mut versions: Vec<Version> = releases
+            .iter()
+            .filter(|r| r.is_available())
+            .map(|r| r.version.clone())
+            .collect();
         versions.sort_by(|a, b| b.cmp(a));
         Self {
             id: record.id.clone(),

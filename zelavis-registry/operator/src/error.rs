@@ -265,7 +265,9 @@ impl OperatorError {
             | OperatorError::LicenseInvalid { .. }
             | OperatorError::FeatureDenied { .. }
             | OperatorError::Forbidden { .. } => 403,
-            OperatorError::VersionNotFound { .. } | OperatorError::UnknownTenant { .. } | OperatorError::UnknownPlugin { .. } => 404,
+            OperatorError::VersionNotFound { .. }
+            | OperatorError::UnknownTenant { .. }
+            | OperatorError::UnknownPlugin { .. } => 404,
             OperatorError::NicheMismatch { .. }
             | OperatorError::AlreadyExists { .. }
             | OperatorError::VersionExists { .. }

@@ -63,15 +63,17 @@ pub struct PluginHealthSummary {
 pub fn summarize(records: &[HealthRecord]) -> Vec<PluginHealthSummary> {
     let mut by_plugin: BTreeMap<&str, PluginHealthSummary> = BTreeMap::new();
     for record in records.iter().filter(|r| r.setup_failures + r.runtime_failures > 0) {
-        let summary = by_plugin.entry(record.plugin.as_str()).or_insert_with(|| PluginHealthSummary {
-            plugin: record.plugin.clone(),
-            setup_failures: 0,
-            runtime_failures: 0,
-            affected_tenants: Vec::new(),
-            hosts: Vec::new(),
-            last_error: None,
-            last_at: None,
-        });
+        let summary = by_plugin
+            .entry(record.plugin.as_str())
+            .or_insert_with(|| PluginHealthSummary {
+                plugin: record.plugin.clone(),
+                setup_failures: 0,
+                runtime_failures: 0,
+                affected_tenants: Vec::new(),
+                hosts: Vec::new(),
+                last_error: None,
+                last_at: None,
+            });
         summary.setup_failures += record.setup_failures;
         summary.runtime_failures += record.runtime_failures;
         if !summary.affected_tenants.contains(&record.tenant) {

@@ -14,8 +14,8 @@ use semver::Version;
 use zelavis_core::name::Name;
 use zelavis_plugin::PluginDef;
 use zelavis_registry::activation::ActivationOptions;
-use zelavis_registry::registry::PluginRegistry;
 use zelavis_registry::ledger::MigrationLedger;
+use zelavis_registry::registry::PluginRegistry;
 use zelavis_registry::runtime::{Runtime, RuntimeBuilder};
 use zelavis_registry::store::{RegistryStore, Scope};
 
@@ -103,7 +103,10 @@ type AttachFn = dyn Fn(RuntimeBuilder, Scope) -> RuntimeBuilder + Send + Sync;
 
 impl std::fmt::Debug for LocalTenants {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalTenants").field("store", &self.describe).field("host_id", &self.host_id).finish_non_exhaustive()
+        f.debug_struct("LocalTenants")
+            .field("store", &self.describe)
+            .field("host_id", &self.host_id)
+            .finish_non_exhaustive()
     }
 }
 

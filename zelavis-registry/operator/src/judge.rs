@@ -159,13 +159,22 @@ impl JudgeConfig {
     /// positive number, a floor outside 0..=1, or no breach count.
     pub fn problem(&self) -> Option<String> {
         if self.window < Duration::from_secs(1) {
-            return Some(format!("the judge's window must be at least 1 s, not {} ms", self.window.as_millis()));
+            return Some(format!(
+                "the judge's window must be at least 1 s, not {} ms",
+                self.window.as_millis()
+            ));
         }
         if !(self.ratio.is_finite() && self.ratio > 0.0) {
-            return Some(format!("the judge's ratio must be a positive number, not {}", self.ratio));
+            return Some(format!(
+                "the judge's ratio must be a positive number, not {}",
+                self.ratio
+            ));
         }
         if !(0.0..=1.0).contains(&self.floor) {
-            return Some(format!("the judge's floor is an error rate from 0 to 1, not {}", self.floor));
+            return Some(format!(
+                "the judge's floor is an error rate from 0 to 1, not {}",
+                self.floor
+            ));
         }
         if self.breaches_to_rollback == 0 {
             return Some("the judge needs at least 1 breaching window to roll back".to_owned());
@@ -226,13 +235,19 @@ impl HealthMonitor for OperatorHealthMonitor {
                 flagged: false,
             })
             .await?;
-        let mut seen: HashMap<String, (u64, u64)> =
-            query.cursor.clone().and_then(|c| serde_json::from_value(c).ok()).unwrap_or_default();
+        let mut seen: HashMap<String, (u64, u64)> = query
+            .cursor
+            .clone()
+            .and_then(|c| serde_json::from_value(c).ok())
+            .unwrap_or_default();
         let mut counts = WindowCounts::default();
         for record in records {
             let key = HealthRecord::key(record.plugin.as_str(), record.tenant.as_str(), &record.host);
             let (requests, errors) = seen.get(&key).copied().unwrap_or((0, 0));
-            let delta = Counts::new(record.requests.saturating_sub(requests), record.errors.saturating_sub(errors));
+            let delta = Counts::new(
+                record.requests.saturating_sub(requests),
+                record.errors.saturating_sub(errors),
+            );
             seen.insert(key, (record.requests, record.errors));
             let side = if query.canary_tenants.contains(&record.tenant) {
                 &mut counts.canary

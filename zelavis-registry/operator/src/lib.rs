@@ -31,16 +31,16 @@ pub mod error;
 pub mod health;
 pub mod hex;
 pub mod host;
-pub mod judge;
-pub mod keyring;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod judge;
+pub mod keyring;
 pub mod license;
 pub mod operator;
 pub mod role;
 pub mod rollout;
-pub mod signature;
 pub(crate) mod rows;
+pub mod signature;
 pub mod store;
 pub mod tenant;
 pub mod tier;
@@ -54,20 +54,22 @@ pub use operator::Operator;
 pub mod prelude {
     pub use crate::audit::{AuditEntry, AuditError, AuditEvent, AuditVerified};
     pub use crate::bundle::{Bundle, BundleContents, BundleError, BundleLimits, pack};
-    pub use crate::digest::Digest;
-    pub use crate::keyring::{KeyEntry, KeyError, Keyring, KeyringFile};
-    pub use crate::signature::{ReleaseRecord, SignatureError, SignedRelease, VerifiedRelease};
     pub use crate::catalog::{CatalogRow, CatalogSource, Deprecation, PluginRecord, PluginSpec, Release};
+    pub use crate::digest::Digest;
     pub use crate::enablement::{Banner, Enablement, TenantPlugin};
     pub use crate::error::{ErrorBody, OperatorError};
     pub use crate::health::{HealthRecord, PluginHealthSummary};
     pub use crate::host::{BuiltinReleases, HostError, LocalTenants, ReleaseSource, TenantHost};
+    pub use crate::judge::{
+        Counts, HealthMonitor, JudgeConfig, OperatorHealthMonitor, Verdict, WindowCounts, WindowQuery, WindowReading,
+    };
+    pub use crate::keyring::{KeyEntry, KeyError, Keyring, KeyringFile};
     pub use crate::license::token::{LicenseClaims, LicenseError, issue_license, verify_license};
     pub use crate::license::{FixedLicenses, License, LicenseSource, MARKETPLACE_PUBLISHER, SignedLicenses};
     pub use crate::operator::{DeprecateRequest, GrantChange, Operator, OperatorBuilder, SyncReport};
-    pub use crate::judge::{Counts, HealthMonitor, JudgeConfig, OperatorHealthMonitor, Verdict, WindowCounts, WindowQuery, WindowReading};
-    pub use crate::rollout::{PublishOptions, Rollout, RolloutState, Sandbox, SmokeReport};
     pub use crate::role::{Actor, AuthError, Authenticator, Role, StaticTokens};
+    pub use crate::rollout::{PublishOptions, Rollout, RolloutState, Sandbox, SmokeReport};
+    pub use crate::signature::{ReleaseRecord, SignatureError, SignedRelease, VerifiedRelease};
     pub use crate::store::memory::MemoryOperatorStore;
     #[cfg(feature = "postgres")]
     pub use crate::store::postgres::PostgresOperatorStore;

@@ -12,23 +12,25 @@ use semver::Version;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use zelavis_core::name::Name;
+use zelavis_plugin::PluginDef;
 use zelavis_plugin::manifest::PluginManifest;
 use zelavis_plugin::settings::{REDACTED, SettingKind, effective_settings, validate_settings};
-use zelavis_plugin::PluginDef;
 use zelavis_registry::registry::RegistryEntry;
 use zelavis_registry::report::{ActivationReport, Outcome};
 use zelavis_registry::runtime::{Cascade, Runtime, RuntimeError};
 
 use crate::audit::{self, AuditEntry, AuditError, AuditEvent, AuditVerified};
-use crate::catalog::{CatalogRow, Deprecation, KillSwitch, PluginRecord, PluginSpec, Release, default_latest, highest_published};
+use crate::catalog::{
+    CatalogRow, Deprecation, KillSwitch, PluginRecord, PluginSpec, Release, default_latest, highest_published,
+};
 use crate::enablement::{Banner, Enablement, TenantPlugin};
 use crate::error::OperatorError;
 use crate::health::{HealthRecord, PluginHealthSummary, summarize};
 use crate::host::{ReleaseSource, TenantHost};
 use crate::keyring::Keyring;
 use crate::license::{License, LicenseSource};
-use crate::rollout::Sandbox;
 use crate::role::{Actor, Role};
+use crate::rollout::Sandbox;
 use crate::rows::{SettingsRow, Stored, decode};
 use crate::store::{Batch, Expected, Kind, OperatorStore, OperatorStoreError, Query, Row};
 use crate::tenant::{Tenant, TenantSpec};
@@ -307,51 +309,75 @@ impl Operator {
 
     /// Rows a query selects, each decoded once per revision: a row whose revision the
     /// operator saw before is not parsed again, so listing a tenant's plugins costs about the store's read.
-    pub(crate) async fn read_all_shared<T: Stored + Send + Sync + 'static>(&self, query: &Query) -> Result<Vec<Arc<T>>, OperatorError> {
-        let store = self.describe();
-        let rows = self.inner.store.query(query).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        let mut fresh = Vec::new();
-        {
-            let cache = self.inner.decoded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            for row in &rows {
-                let hit = cache
-                    .get(&row.kind)
-                    .and_then(|rows| rows.get(row.key.as_str()))
-                    .filter(|(revision, _)| *revision == row.revision)
-                    .and_then(|(_, value)| value.clone().downcast::<T>().ok());
-                match hit {
-                    Some(value) => out.push(Some(value)),
-                    None => {
-                        out.push(None);
-                        fresh.push(row);
-                    }
-                }
-            }
-        }
-        if fresh.is_empty() {
+    pub(crate) async fn read_all_shared<T: Stored + Send + Sync + 'static>(
+        &self,
+        query: &Query,
+    ) -> Result<Vec<Arc<T>>, OperatorError> {
+        let kind = query.kind();
+        let cached = |key: &str, revision: u64| -> Option<Arc<T>> {
+            let cache = self
+                .inner
+                .decoded
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let (seen, value) = cache.get(&kind)?.get(key)?;
+            (*seen == revision)
+                .then(|| value.clone().downcast::<T>().ok())
+                .flatten()
+        };
+        // First the keys and revisions; when most rows are known, fetch only the others one by one.
+        let revisions = self.inner.store.revisions(query).await?;
+        let mut out: Vec<Option<Arc<T>>> = revisions.iter().map(|(key, revision)| cached(key, *revision)).collect();
+        let stale = out.iter().filter(|v| v.is_none()).count();
+        if stale == 0 {
             return Ok(out.into_iter().flatten().collect());
         }
+        let store = self.describe();
+        let full = stale * 4 > revisions.len().max(4);
+        let fresh: Vec<Row> = if full {
+            self.inner.store.query(query).await?
+        } else {
+            let mut rows = Vec::with_capacity(stale);
+            for ((key, _), slot) in revisions.iter().zip(&out) {
+                if slot.is_none()
+                    && let Some(row) = self.inner.store.get(kind, key).await?
+                {
+                    rows.push(row);
+                }
+            }
+            rows
+        };
         let mut decoded = Vec::with_capacity(fresh.len());
-        for row in fresh {
+        for row in &fresh {
             decoded.push((row, Arc::new(decode::<T>(&store, row)?.0)));
         }
-        let mut cache = self.inner.decoded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = self
+            .inner
+            .decoded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.values().map(HashMap::len).sum::<usize>() > MAX_DECODED {
             cache.clear();
         }
-        let mut decoded = decoded.into_iter();
-        Ok(out
+        let rows = cache.entry(kind).or_default();
+        for (row, value) in &decoded {
+            let any: Arc<dyn std::any::Any + Send + Sync> = value.clone();
+            rows.insert(row.key.clone(), (row.revision, any));
+        }
+        if full {
+            // A full read: its rows are the answer (a row may have changed since the revisions were read).
+            return Ok(decoded.into_iter().map(|(_, v)| v).collect());
+        }
+        let mut fresh = decoded
             .into_iter()
-            .filter_map(|slot| {
-                slot.or_else(|| {
-                    let (row, value) = decoded.next()?;
-                    let any: Arc<dyn std::any::Any + Send + Sync> = value.clone();
-                    cache.entry(row.kind).or_default().insert(row.key.clone(), (row.revision, any));
-                    Some(value)
-                })
-            })
-            .collect())
+            .map(|(row, value)| (row.key.as_str(), value))
+            .collect::<HashMap<_, _>>();
+        for ((key, _), slot) in revisions.iter().zip(out.iter_mut()) {
+            if slot.is_none() {
+                *slot = fresh.remove(key.as_str());
+            }
+        }
+        Ok(out.into_iter().flatten().collect())
     }
 
     pub(crate) async fn commit(&self, batch: Batch) -> Result<(), OperatorError> {
@@ -375,8 +401,12 @@ impl Operator {
             created_at: now,
             updated_at: now,
         };
-        let entry = AuditEntry::new(now, &actor.id, "tenant.create", format!("tenant:{}", tenant.id)).after(public_tenant(&tenant));
-        match self.commit(Batch::new().write(tenant.write(Expected::Absent)).audit(entry)).await {
+        let entry = AuditEntry::new(now, &actor.id, "tenant.create", format!("tenant:{}", tenant.id))
+            .after(public_tenant(&tenant));
+        match self
+            .commit(Batch::new().write(tenant.write(Expected::Absent)).audit(entry))
+            .await
+        {
             Err(e) if is_conflict(&e) => Err(OperatorError::AlreadyExists {
                 what: "tenant",
                 id: tenant.id.to_string(),
@@ -403,7 +433,10 @@ impl Operator {
             let entry = AuditEntry::new(self.now(), &actor.id, "tenant.update", format!("tenant:{}", after.id))
                 .before(public_tenant(&before))
                 .after(public_tenant(&after));
-            match self.commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry)).await {
+            match self
+                .commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry))
+                .await
+            {
                 Err(e) if is_conflict(&e) => {}
                 Err(e) => return Err(e),
                 Ok(()) => return Ok(after),
@@ -413,9 +446,11 @@ impl Operator {
     }
 
     pub(crate) async fn tenant_row(&self, id: &str) -> Result<(Tenant, Row), OperatorError> {
-        self.read::<Tenant>(id).await?.ok_or_else(|| OperatorError::UnknownTenant {
-            tenant: crate::error::clip(id),
-        })
+        self.read::<Tenant>(id)
+            .await?
+            .ok_or_else(|| OperatorError::UnknownTenant {
+                tenant: crate::error::clip(id),
+            })
     }
 
     /// One tenant.
@@ -444,14 +479,23 @@ impl Operator {
     // ----- catalog -------------------------------------------------------------------------------------------
 
     /// Registers a plugin in the catalog (no release yet).
-    pub async fn register_plugin(&self, actor: &Actor, id: Name, spec: PluginSpec) -> Result<PluginRecord, OperatorError> {
+    pub async fn register_plugin(
+        &self,
+        actor: &Actor,
+        id: Name,
+        spec: PluginSpec,
+    ) -> Result<PluginRecord, OperatorError> {
         require(actor, Role::Operator, "register a plugin")?;
         if let Some(tier) = &spec.tier_minimum {
             self.inner.tiers.rank(tier)?;
         }
         let now = self.now();
         let record = PluginRecord {
-            title: if spec.title.is_empty() { id.to_string() } else { spec.title },
+            title: if spec.title.is_empty() {
+                id.to_string()
+            } else {
+                spec.title
+            },
             id,
             source: spec.source,
             tier_minimum: spec.tier_minimum,
@@ -466,7 +510,10 @@ impl Operator {
             updated_at: now,
         };
         let entry = AuditEntry::new(now, &actor.id, "plugin.register", format!("plugin:{}", record.id)).after(&record);
-        match self.commit(Batch::new().write(record.write(Expected::Absent)).audit(entry)).await {
+        match self
+            .commit(Batch::new().write(record.write(Expected::Absent)).audit(entry))
+            .await
+        {
             Err(e) if is_conflict(&e) => Err(OperatorError::AlreadyExists {
                 what: "plugin",
                 id: record.id.to_string(),
@@ -503,7 +550,12 @@ impl Operator {
     }
 
     /// Refuses a version that exists or is below the published latest without `backport`.
-    pub(crate) fn check_new_version(plugin: &Name, version: &Version, releases: &[Release], backport: bool) -> Result<(), OperatorError> {
+    pub(crate) fn check_new_version(
+        plugin: &Name,
+        version: &Version,
+        releases: &[Release],
+        backport: bool,
+    ) -> Result<(), OperatorError> {
         if releases.iter().any(|r| &r.version == version) {
             return Err(OperatorError::VersionExists {
                 plugin: plugin.to_string(),
@@ -515,7 +567,9 @@ impl Operator {
             && !backport
         {
             return Err(OperatorError::Conflict {
-                what: format!("version {version} of {plugin:?} is lower than the published {highest}; publish it as a backport to allow that"),
+                what: format!(
+                    "version {version} of {plugin:?} is lower than the published {highest}; publish it as a backport to allow that"
+                ),
             });
         }
         Ok(())
@@ -523,7 +577,12 @@ impl Operator {
 
     /// Registers a compiled-in plugin and its version, idempotently: a host calls this at every start. The same
     /// version with another manifest is refused ([`OperatorError::VersionExists`]).
-    pub async fn register_builtin(&self, actor: &Actor, def: &PluginDef, spec: PluginSpec) -> Result<(), OperatorError> {
+    pub async fn register_builtin(
+        &self,
+        actor: &Actor,
+        def: &PluginDef,
+        spec: PluginSpec,
+    ) -> Result<(), OperatorError> {
         require(actor, Role::Operator, "register a plugin")?;
         if self.read::<PluginRecord>(def.name().as_str()).await?.is_none() {
             match self.register_plugin(actor, def.name().clone(), spec).await {
@@ -597,7 +656,11 @@ impl Operator {
         let mut rows = Vec::new();
         for record in records.iter().filter(|r| r.removed_at.is_none()) {
             let mine: Vec<Release> = releases.iter().filter(|r| r.plugin == record.id).cloned().collect();
-            rows.push(CatalogRow::new(record, &mine, self.tenants_using(record.id.as_str()).await?));
+            rows.push(CatalogRow::new(
+                record,
+                &mine,
+                self.tenants_using(record.id.as_str()).await?,
+            ));
         }
         Ok(rows)
     }
@@ -635,7 +698,9 @@ impl Operator {
             let mine = by_plugin.get(record.id.as_str()).map(Vec::as_slice).unwrap_or_default();
             let version = match grant {
                 Some(g) if g.enabled => g.version.clone(),
-                _ => pin.clone().or_else(|| default_latest(mine.iter().copied()).map(|r| r.version.clone())),
+                _ => pin
+                    .clone()
+                    .or_else(|| default_latest(mine.iter().copied()).map(|r| r.version.clone())),
             };
             out.push(TenantPlugin {
                 plugin: record.id.clone(),
@@ -654,7 +719,13 @@ impl Operator {
     /// Enables a plugin for a tenant, at `version` or its pin or default-latest, after the seed's checks in
     /// order: `license_denied`, `tier_too_low`, `niche_mismatch`, `version_not_found`. Enabling at the version
     /// it already runs changes nothing.
-    pub async fn enable(&self, actor: &Actor, tenant: &str, plugin: &str, version: Option<Version>) -> Result<GrantChange, OperatorError> {
+    pub async fn enable(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        plugin: &str,
+        version: Option<Version>,
+    ) -> Result<GrantChange, OperatorError> {
         require(actor, Role::Operator, "enable a plugin")?;
         for _ in 0..MAX_ATTEMPTS {
             match self.try_enable(actor, tenant, plugin, version.as_ref()).await {
@@ -665,7 +736,13 @@ impl Operator {
         Err(contended(target(tenant, plugin)))
     }
 
-    async fn try_enable(&self, actor: &Actor, tenant_id: &str, plugin_id: &str, version: Option<&Version>) -> Result<GrantChange, OperatorError> {
+    async fn try_enable(
+        &self,
+        actor: &Actor,
+        tenant_id: &str,
+        plugin_id: &str,
+        version: Option<&Version>,
+    ) -> Result<GrantChange, OperatorError> {
         let (tenant, _) = self.tenant_row(tenant_id).await?;
         let (record, _) = self.plugin_row(plugin_id).await?;
         let license = self.license(&tenant).await?;
@@ -733,11 +810,20 @@ impl Operator {
             pin,
             updated_at: self.now(),
         };
-        let entry = AuditEntry::new(self.now(), &actor.id, "tenant.enable", target(tenant.id.as_str(), record.id.as_str()))
-            .before(current.as_ref().map(|(g, _)| g))
-            .after(&after);
-        self.commit(Batch::new().write(after.write(Expected::of(current.as_ref().map(|(_, r)| r)))).audit(entry))
-            .await?;
+        let entry = AuditEntry::new(
+            self.now(),
+            &actor.id,
+            "tenant.enable",
+            target(tenant.id.as_str(), record.id.as_str()),
+        )
+        .before(current.as_ref().map(|(g, _)| g))
+        .after(&after);
+        self.commit(
+            Batch::new()
+                .write(after.write(Expected::of(current.as_ref().map(|(_, r)| r))))
+                .audit(entry),
+        )
+        .await?;
         let report = self.apply(&tenant.id, &record.id, Some(&effective)).await?;
         Ok(GrantChange {
             enablement: after,
@@ -784,7 +870,10 @@ impl Operator {
             let entry = AuditEntry::new(self.now(), &actor.id, "tenant.disable", target(tenant, plugin))
                 .before(&grant)
                 .after(&after);
-            match self.commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry)).await {
+            match self
+                .commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry))
+                .await
+            {
                 Err(e) if is_conflict(&e) => {}
                 Err(e) => return Err(e),
                 Ok(()) => {
@@ -801,7 +890,13 @@ impl Operator {
 
     /// Pins a tenant to a version of a plugin (which must exist): it overrides default-latest until cleared.
     /// An enabled plugin moves to the pinned version at once.
-    pub async fn pin(&self, actor: &Actor, tenant: &str, plugin: &str, version: Version) -> Result<GrantChange, OperatorError> {
+    pub async fn pin(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        plugin: &str,
+        version: Version,
+    ) -> Result<GrantChange, OperatorError> {
         require(actor, Role::Operator, "pin a plugin")?;
         self.set_pin(actor, tenant, plugin, Some(version)).await
     }
@@ -812,7 +907,13 @@ impl Operator {
         self.set_pin(actor, tenant, plugin, None).await
     }
 
-    async fn set_pin(&self, actor: &Actor, tenant: &str, plugin: &str, pin: Option<Version>) -> Result<GrantChange, OperatorError> {
+    async fn set_pin(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        plugin: &str,
+        pin: Option<Version>,
+    ) -> Result<GrantChange, OperatorError> {
         for _ in 0..MAX_ATTEMPTS {
             let (tenant_rec, _) = self.tenant_row(tenant).await?;
             let (record, _) = self.plugin_row(plugin).await?;
@@ -853,8 +954,17 @@ impl Operator {
                 updated_at: self.now(),
             };
             let action = if pin.is_some() { "tenant.pin" } else { "tenant.unpin" };
-            let entry = AuditEntry::new(self.now(), &actor.id, action, target(tenant, plugin)).before(&before).after(&after);
-            match self.commit(Batch::new().write(after.write(Expected::of(current.as_ref().map(|(_, r)| r)))).audit(entry)).await {
+            let entry = AuditEntry::new(self.now(), &actor.id, action, target(tenant, plugin))
+                .before(&before)
+                .after(&after);
+            match self
+                .commit(
+                    Batch::new()
+                        .write(after.write(Expected::of(current.as_ref().map(|(_, r)| r))))
+                        .audit(entry),
+                )
+                .await
+            {
                 Err(e) if is_conflict(&e) => {}
                 Err(e) => return Err(e),
                 Ok(()) => {
@@ -876,7 +986,12 @@ impl Operator {
 
     /// Deprecates a plugin: flags its row and returns a banner for every tenant using it. Tenants stay on it;
     /// with `disallow_new_enable`, tenants that do not have it can no longer enable it.
-    pub async fn deprecate(&self, actor: &Actor, plugin: &str, request: DeprecateRequest) -> Result<Vec<Banner>, OperatorError> {
+    pub async fn deprecate(
+        &self,
+        actor: &Actor,
+        plugin: &str,
+        request: DeprecateRequest,
+    ) -> Result<Vec<Banner>, OperatorError> {
         require(actor, Role::Operator, "deprecate a plugin")?;
         if let Some(replacement) = &request.replacement {
             self.plugin_row(replacement.as_str()).await?;
@@ -898,7 +1013,10 @@ impl Operator {
                 .before(&before.deprecated)
                 .after(&after.deprecated)
                 .reason(request.message.clone());
-            match self.commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry)).await {
+            match self
+                .commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry))
+                .await
+            {
                 Err(e) if is_conflict(&e) => {}
                 Err(e) => return Err(e),
                 Ok(()) => return self.banners_for(&after).await,
@@ -951,9 +1069,15 @@ impl Operator {
     }
 
     /// Deprecates one version: it is never default-latest again; tenants pinned to or running it stay.
-    pub async fn deprecate_version(&self, actor: &Actor, plugin: &str, version: &Version) -> Result<Release, OperatorError> {
+    pub async fn deprecate_version(
+        &self,
+        actor: &Actor,
+        plugin: &str,
+        version: &Version,
+    ) -> Result<Release, OperatorError> {
         require(actor, Role::Operator, "deprecate a version")?;
-        self.update_release(actor, plugin, version, "release.deprecate", |r| r.deprecated = true).await
+        self.update_release(actor, plugin, version, "release.deprecate", |r| r.deprecated = true)
+            .await
     }
 
     pub(crate) async fn update_release(
@@ -966,10 +1090,13 @@ impl Operator {
     ) -> Result<Release, OperatorError> {
         let key = format!("{plugin}@{version}");
         for _ in 0..MAX_ATTEMPTS {
-            let (before, row) = self.read::<Release>(&key).await?.ok_or_else(|| OperatorError::VersionNotFound {
-                plugin: plugin.to_owned(),
-                version: version.to_string(),
-            })?;
+            let (before, row) = self
+                .read::<Release>(&key)
+                .await?
+                .ok_or_else(|| OperatorError::VersionNotFound {
+                    plugin: plugin.to_owned(),
+                    version: version.to_string(),
+                })?;
             let mut after = before.clone();
             change(&mut after);
             if after == before {
@@ -978,7 +1105,10 @@ impl Operator {
             let entry = AuditEntry::new(self.now(), &actor.id, action, format!("plugin:{key}"))
                 .before(serde_json::json!({"staged": before.staged, "deprecated": before.deprecated, "removed": before.removed}))
                 .after(serde_json::json!({"staged": after.staged, "deprecated": after.deprecated, "removed": after.removed}));
-            match self.commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry)).await {
+            match self
+                .commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry))
+                .await
+            {
                 Err(e) if is_conflict(&e) => {}
                 Err(e) => return Err(e),
                 Ok(()) => return Ok(after),
@@ -1039,7 +1169,12 @@ impl Operator {
     /// The kill switch (owners only): `Some(reason)` switches a plugin off for every tenant at once (their
     /// runtimes on this host tear it down now, others at their next sync); `None` switches it back on, and
     /// tenants that had it enabled get it back.
-    pub async fn kill_switch(&self, actor: &Actor, plugin: &str, reason: Option<String>) -> Result<Vec<Name>, OperatorError> {
+    pub async fn kill_switch(
+        &self,
+        actor: &Actor,
+        plugin: &str,
+        reason: Option<String>,
+    ) -> Result<Vec<Name>, OperatorError> {
         require(actor, Role::Owner, "flip a kill switch")?;
         for _ in 0..MAX_ATTEMPTS {
             let (before, row) = self.plugin_row(plugin).await?;
@@ -1056,12 +1191,21 @@ impl Operator {
             if after.killed.is_some() == before.killed.is_some() {
                 return Ok(Vec::new());
             }
-            let action = if reason.is_some() { "plugin.kill" } else { "plugin.revive" };
-            let mut entry = AuditEntry::new(now, &actor.id, action, format!("plugin:{plugin}")).before(&before.killed).after(&after.killed);
+            let action = if reason.is_some() {
+                "plugin.kill"
+            } else {
+                "plugin.revive"
+            };
+            let mut entry = AuditEntry::new(now, &actor.id, action, format!("plugin:{plugin}"))
+                .before(&before.killed)
+                .after(&after.killed);
             if let Some(reason) = &reason {
                 entry = entry.reason(reason.clone());
             }
-            match self.commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry)).await {
+            match self
+                .commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry))
+                .await
+            {
                 Err(e) if is_conflict(&e) => {}
                 Err(e) => return Err(e),
                 Ok(()) => {
@@ -1086,7 +1230,10 @@ impl Operator {
         self.tenant_row(tenant).await?;
         self.plugin_row(plugin).await?;
         let releases = self.releases(plugin).await?;
-        let grant = self.read::<Enablement>(&Enablement::key(tenant, plugin)).await?.map(|(g, _)| g);
+        let grant = self
+            .read::<Enablement>(&Enablement::key(tenant, plugin))
+            .await?
+            .map(|(g, _)| g);
         let version = grant.and_then(|g| g.version.or(g.pin));
         let release = version
             .and_then(|v| releases.iter().find(|r| r.version == v))
@@ -1101,24 +1248,43 @@ impl Operator {
 
     /// A tenant's settings for a plugin: stored values merged with the schema's defaults; passwords read as
     /// [`REDACTED`].
-    pub async fn settings(&self, actor: &Actor, tenant: &str, plugin: &str) -> Result<Map<String, Value>, OperatorError> {
+    pub async fn settings(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        plugin: &str,
+    ) -> Result<Map<String, Value>, OperatorError> {
         require(actor, Role::Viewer, "read settings")?;
         let manifest = self.settings_schema(tenant, plugin).await?;
-        let stored = self.read::<SettingsRow>(&Enablement::key(tenant, plugin)).await?.map(|(s, _)| s.values).unwrap_or_default();
+        let stored = self
+            .read::<SettingsRow>(&Enablement::key(tenant, plugin))
+            .await?
+            .map(|(s, _)| s.values)
+            .unwrap_or_default();
         Ok(effective_settings(&manifest.settings, &stored, true))
     }
 
     /// The settings a plugin itself reads: like [`settings`](Self::settings) but with passwords in the clear.
     pub async fn plugin_settings(&self, tenant: &str, plugin: &str) -> Result<Map<String, Value>, OperatorError> {
         let manifest = self.settings_schema(tenant, plugin).await?;
-        let stored = self.read::<SettingsRow>(&Enablement::key(tenant, plugin)).await?.map(|(s, _)| s.values).unwrap_or_default();
+        let stored = self
+            .read::<SettingsRow>(&Enablement::key(tenant, plugin))
+            .await?
+            .map(|(s, _)| s.values)
+            .unwrap_or_default();
         Ok(effective_settings(&manifest.settings, &stored, false))
     }
 
     /// Saves a tenant's settings for a plugin after validating them against the plugin's schema (every problem
     /// at once, with paths; nothing is saved when any is found). A password sent back as [`REDACTED`] keeps the
     /// stored value. Returns what [`settings`](Self::settings) then returns.
-    pub async fn set_settings(&self, actor: &Actor, tenant: &str, plugin: &str, mut values: Map<String, Value>) -> Result<Map<String, Value>, OperatorError> {
+    pub async fn set_settings(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        plugin: &str,
+        mut values: Map<String, Value>,
+    ) -> Result<Map<String, Value>, OperatorError> {
         require(actor, Role::Operator, "change settings")?;
         let manifest = self.settings_schema(tenant, plugin).await?;
         for _ in 0..MAX_ATTEMPTS {
@@ -1150,7 +1316,14 @@ impl Operator {
             let entry = AuditEntry::new(self.now(), &actor.id, "settings.set", target(tenant, plugin))
                 .before(redact(&stored))
                 .after(redact(&values));
-            match self.commit(Batch::new().write(row.write(Expected::of(current.as_ref().map(|(_, r)| r)))).audit(entry)).await {
+            match self
+                .commit(
+                    Batch::new()
+                        .write(row.write(Expected::of(current.as_ref().map(|(_, r)| r))))
+                        .audit(entry),
+                )
+                .await
+            {
                 Err(e) if is_conflict(&e) => {}
                 Err(e) => return Err(e),
                 Ok(()) => return Ok(redact(&values)),
@@ -1190,7 +1363,10 @@ impl Operator {
                     last_error: health.last_error.clone(),
                     at: self.now(),
                 };
-                match self.commit(Batch::new().write(record.write(Expected::of(current.as_ref().map(|(_, r)| r))))).await {
+                match self
+                    .commit(Batch::new().write(record.write(Expected::of(current.as_ref().map(|(_, r)| r)))))
+                    .await
+                {
                     Err(e) if is_conflict(&e) => {}
                     Err(e) => return Err(e),
                     Ok(()) => break,
@@ -1202,7 +1378,14 @@ impl Operator {
 
     /// Adds traffic a host counted for a plugin on a tenant (requests served, of which failed) to the running
     /// totals the canary judge's [`OperatorHealthMonitor`](crate::judge::OperatorHealthMonitor) reads.
-    pub async fn record_traffic(&self, tenant: &Name, plugin: &Name, host: &str, requests: u64, errors: u64) -> Result<(), OperatorError> {
+    pub async fn record_traffic(
+        &self,
+        tenant: &Name,
+        plugin: &Name,
+        host: &str,
+        requests: u64,
+        errors: u64,
+    ) -> Result<(), OperatorError> {
         let key = HealthRecord::key(plugin.as_str(), tenant.as_str(), host);
         for _ in 0..MAX_ATTEMPTS {
             let current = self.read::<HealthRecord>(&key).await?;
@@ -1223,7 +1406,10 @@ impl Operator {
             record.requests = record.requests.saturating_add(requests);
             record.errors = record.errors.saturating_add(errors);
             record.at = self.now();
-            match self.commit(Batch::new().write(record.write(Expected::of(current.as_ref().map(|(_, r)| r))))).await {
+            match self
+                .commit(Batch::new().write(record.write(Expected::of(current.as_ref().map(|(_, r)| r)))))
+                .await
+            {
                 Err(e) if is_conflict(&e) => {}
                 other => return other,
             }
@@ -1285,11 +1471,14 @@ impl Operator {
         let Some(host) = &self.inner.tenants else {
             return Ok(SyncReport::default());
         };
-        let (runtime, _) = host.runtime(&tenant_rec.id).await.map_err(|e| OperatorError::RuntimeRefused {
-            tenant: tenant.to_owned(),
-            plugin: String::new(),
-            reason: e.0,
-        })?;
+        let (runtime, _) = host
+            .runtime(&tenant_rec.id)
+            .await
+            .map_err(|e| OperatorError::RuntimeRefused {
+                tenant: tenant.to_owned(),
+                plugin: String::new(),
+                reason: e.0,
+            })?;
         self.reconcile(&tenant_rec.id, &runtime, None).await
     }
 
@@ -1309,7 +1498,12 @@ impl Operator {
     }
 
     /// `except`: a plugin the caller applies itself right after (so its report reaches the caller).
-    async fn reconcile(&self, tenant: &Name, runtime: &Runtime, except: Option<&Name>) -> Result<SyncReport, OperatorError> {
+    async fn reconcile(
+        &self,
+        tenant: &Name,
+        runtime: &Runtime,
+        except: Option<&Name>,
+    ) -> Result<SyncReport, OperatorError> {
         let grants: Vec<Enablement> = self
             .read_all(&Query::Tenant {
                 kind: Kind::Enablement,
@@ -1320,7 +1514,9 @@ impl Operator {
         let mut wanted = Vec::new();
         for grant in grants.iter().filter(|g| Some(&g.plugin) != except) {
             let record = self.read::<PluginRecord>(grant.plugin.as_str()).await?.map(|(r, _)| r);
-            let live = record.as_ref().is_some_and(|r| r.removed_at.is_none() && r.killed.is_none());
+            let live = record
+                .as_ref()
+                .is_some_and(|r| r.removed_at.is_none() && r.killed.is_none());
             if grant.enabled && live {
                 let releases = self.releases(grant.plugin.as_str()).await?;
                 match effective_version(&grant.plugin, grant.pin.as_ref(), &releases) {
@@ -1354,7 +1550,10 @@ impl Operator {
     /// (nothing without a tenant host). Failures are logged and show in health; the grant stays as decided.
     pub(crate) async fn sync_grant(&self, tenant: &Name, plugin: &Name) {
         let result = async {
-            let grant = self.read::<Enablement>(&Enablement::key(tenant.as_str(), plugin.as_str())).await?.map(|(g, _)| g);
+            let grant = self
+                .read::<Enablement>(&Enablement::key(tenant.as_str(), plugin.as_str()))
+                .await?
+                .map(|(g, _)| g);
             let record = self.read::<PluginRecord>(plugin.as_str()).await?.map(|(r, _)| r);
             let live = record.is_some_and(|r| r.removed_at.is_none() && r.killed.is_none());
             let version = match grant {
@@ -1389,7 +1588,10 @@ impl Operator {
                 updated_at: self.now(),
                 ..grant
             };
-            match self.commit(Batch::new().write(after.write(Expected::Revision(row.revision)))).await {
+            match self
+                .commit(Batch::new().write(after.write(Expected::Revision(row.revision))))
+                .await
+            {
                 Err(e) if is_conflict(&e) => {}
                 other => return other,
             }
@@ -1399,7 +1601,12 @@ impl Operator {
 
     /// Applies one grant to the tenant's runtime on this host: `Some(version)` runs the plugin at that version,
     /// `None` takes it down. Nothing happens without a tenant host.
-    async fn apply(&self, tenant: &Name, plugin: &Name, version: Option<&Version>) -> Result<Option<ActivationReport>, OperatorError> {
+    async fn apply(
+        &self,
+        tenant: &Name,
+        plugin: &Name,
+        version: Option<&Version>,
+    ) -> Result<Option<ActivationReport>, OperatorError> {
         let Some(host) = &self.inner.tenants else {
             return Ok(None);
         };
@@ -1416,7 +1623,13 @@ impl Operator {
         Ok(report)
     }
 
-    async fn converge(&self, tenant: &Name, runtime: &Runtime, plugin: &Name, version: Option<&Version>) -> Result<Option<ActivationReport>, OperatorError> {
+    async fn converge(
+        &self,
+        tenant: &Name,
+        runtime: &Runtime,
+        plugin: &Name,
+        version: Option<&Version>,
+    ) -> Result<Option<ActivationReport>, OperatorError> {
         let registry = runtime.registry().await;
         let entry = registry.get(plugin.as_str());
         let Some(version) = version else {
@@ -1437,11 +1650,14 @@ impl Operator {
                     reason: "this host has no release source".to_owned(),
                 });
             };
-            releases.load(plugin, version).await.map_err(|e| OperatorError::ReleaseUnavailable {
-                plugin: plugin.to_string(),
-                version: version.clone(),
-                reason: e.0,
-            })
+            releases
+                .load(plugin, version)
+                .await
+                .map_err(|e| OperatorError::ReleaseUnavailable {
+                    plugin: plugin.to_string(),
+                    version: version.clone(),
+                    reason: e.0,
+                })
         };
         let report = match entry {
             Some(e) if e.plugin.version() == version && e.is_installed() => return Ok(None),
@@ -1450,7 +1666,11 @@ impl Operator {
                 let was_installed = e.is_installed();
                 let def = load().await?;
                 let updated = runtime.update(def).await.map_err(|e| refused(tenant, plugin, &e))?;
-                if was_installed { Ok(updated) } else { runtime.enable(plugin.as_str()).await }
+                if was_installed {
+                    Ok(updated)
+                } else {
+                    runtime.enable(plugin.as_str()).await
+                }
             }
             None => runtime.install(RegistryEntry::installed(load().await?)).await,
         }
@@ -1482,10 +1702,12 @@ fn effective_version(plugin: &Name, wanted: Option<&Version>, releases: &[Releas
                 plugin: plugin.to_string(),
                 version: version.to_string(),
             }),
-        None => default_latest(releases).map(|r| r.version.clone()).ok_or_else(|| OperatorError::VersionNotFound {
-            plugin: plugin.to_string(),
-            version: String::new(),
-        }),
+        None => default_latest(releases)
+            .map(|r| r.version.clone())
+            .ok_or_else(|| OperatorError::VersionNotFound {
+                plugin: plugin.to_string(),
+                version: String::new(),
+            }),
     }
 }
 

@@ -108,7 +108,9 @@ impl Authenticator for StaticTokens {
         // Compare every token in constant time per byte, so timing does not reveal a prefix.
         let mut found = None;
         for (known, actor) in &self.tokens {
-            if known.len() == token.len() && known.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0 {
+            if known.len() == token.len()
+                && known.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+            {
                 found = Some(actor.clone());
             }
         }

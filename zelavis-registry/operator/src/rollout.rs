@@ -72,7 +72,10 @@ pub enum RolloutState {
 impl RolloutState {
     /// Whether nothing follows this state.
     pub fn is_final(self) -> bool {
-        matches!(self, RolloutState::Promoted | RolloutState::RolledBack | RolloutState::Failed)
+        matches!(
+            self,
+            RolloutState::Promoted | RolloutState::RolledBack | RolloutState::Failed
+        )
     }
 }
 
@@ -352,7 +355,12 @@ impl Operator {
         let entry = AuditEntry::new(now, &actor.id, "rollout.upload", rollout_target(&rollout))
             .after(serde_json::json!({"state": RolloutState::Uploaded, "bundle_sha256": record.bundle_sha256, "kid": record.kid, "publisher_tenant": tenant.id}));
         match self
-            .commit(Batch::new().write(stored.write(Expected::Absent)).write(rollout.write(Expected::Absent)).audit(entry))
+            .commit(
+                Batch::new()
+                    .write(stored.write(Expected::Absent))
+                    .write(rollout.write(Expected::Absent))
+                    .audit(entry),
+            )
             .await
         {
             Err(e) if is_conflict(&e) => {
@@ -364,14 +372,22 @@ impl Operator {
             Err(e) => return Err(e),
             Ok(()) => {}
         }
-        self.resume_rollout(actor, rollout.plugin.as_str(), &rollout.version).await
+        self.resume_rollout(actor, rollout.plugin.as_str(), &rollout.version)
+            .await
     }
 
     /// Verifies a bundle and its signature for publication, storing nothing.
     /// `stored`: the rollout is already stored (re-verifying its bundle), so its own row is no reuse.
-    async fn check_bundle(&self, bundle_bytes: &[u8], signed: &SignedRelease, backport: bool, stored: bool) -> Result<CheckedBundle, OperatorError> {
+    async fn check_bundle(
+        &self,
+        bundle_bytes: &[u8],
+        signed: &SignedRelease,
+        backport: bool,
+        stored: bool,
+    ) -> Result<CheckedBundle, OperatorError> {
         let limits = BundleLimits::default();
-        let verified = verify(signed, bundle_bytes, self.inner_keyring(), &limits, self.now()).map_err(|e| signature_error(&e))?;
+        let verified =
+            verify(signed, bundle_bytes, self.inner_keyring(), &limits, self.now()).map_err(|e| signature_error(&e))?;
         let manifest_text = std::str::from_utf8(verified.bundle.manifest_bytes()).unwrap_or_default();
         let manifest = PluginManifest::from_json(manifest_text).map_err(|e| OperatorError::SignatureRefused {
             code: "bad_manifest",
@@ -381,7 +397,10 @@ impl Operator {
         let releases = self.releases(manifest.name.as_str()).await?;
         let rollouts = self
             .inner_store()
-            .get(Kind::Rollout, &Rollout::key_of(manifest.name.as_str(), &manifest.version))
+            .get(
+                Kind::Rollout,
+                &Rollout::key_of(manifest.name.as_str(), &manifest.version),
+            )
             .await?;
         if rollouts.is_some() && !stored {
             return Err(OperatorError::VersionExists {
@@ -400,7 +419,12 @@ impl Operator {
     /// Runs a rollout on from where it is, as far as it goes by itself: `Uploaded` is verified again from the
     /// stored bytes (and the staged release stored), `Verified` is smoke-tested. Other states are returned
     /// as they are. Call it after a restart for every rollout [`rollouts`](Self::rollouts) lists as open.
-    pub async fn resume_rollout(&self, actor: &Actor, plugin: &str, version: &Version) -> Result<Rollout, OperatorError> {
+    pub async fn resume_rollout(
+        &self,
+        actor: &Actor,
+        plugin: &str,
+        version: &Version,
+    ) -> Result<Rollout, OperatorError> {
         require(actor, Role::Operator, "run a rollout")?;
         loop {
             let (rollout, row) = self.rollout_row(plugin, version).await?;
@@ -434,15 +458,20 @@ impl Operator {
             Err(OperatorError::Store(e)) => return Err(OperatorError::Store(e)),
             Err(e) => {
                 let reason = e.to_string();
-                return self.transition(actor, rollout, row, RolloutState::Failed, &reason, Batch::new(), |_| {}).await;
+                return self
+                    .transition(actor, rollout, row, RolloutState::Failed, &reason, Batch::new(), |_| {})
+                    .await;
             }
         };
         if let Some(sandbox) = self.inner_sandbox() {
-            sandbox.accept(&checked.bundle).await.map_err(|e| OperatorError::ReleaseUnavailable {
-                plugin: rollout.plugin.to_string(),
-                version: rollout.version.clone(),
-                reason: e.0,
-            })?;
+            sandbox
+                .accept(&checked.bundle)
+                .await
+                .map_err(|e| OperatorError::ReleaseUnavailable {
+                    plugin: rollout.plugin.to_string(),
+                    version: rollout.version.clone(),
+                    reason: e.0,
+                })?;
         }
         let mut batch = Batch::new();
         let record_row = self.inner_store().get(Kind::Plugin, rollout.plugin.as_str()).await?;
@@ -495,7 +524,8 @@ impl Operator {
         };
         batch = batch.write(release.write(Expected::Absent));
         let reason = format!("signed by {:?}, bundle {} verified", rollout.kid, rollout.bundle_sha256);
-        self.transition(actor, rollout, row, RolloutState::Verified, &reason, batch, |_| {}).await
+        self.transition(actor, rollout, row, RolloutState::Verified, &reason, batch, |_| {})
+            .await
     }
 
     async fn smoke(&self, actor: &Actor, rollout: Rollout, row: &Row) -> Result<(), OperatorError> {
@@ -506,7 +536,15 @@ impl Operator {
                 ..SmokeReport::default()
             };
             return self
-                .transition(actor, rollout, row, RolloutState::Failed, "no sandbox", Batch::new(), |r| r.smoke = Some(report))
+                .transition(
+                    actor,
+                    rollout,
+                    row,
+                    RolloutState::Failed,
+                    "no sandbox",
+                    Batch::new(),
+                    |r| r.smoke = Some(report),
+                )
                 .await;
         };
         let bytes = self.stored_bundle(rollout.plugin.as_str(), &rollout.version).await?;
@@ -534,9 +572,15 @@ impl Operator {
                 ),
             )
         } else {
-            (RolloutState::Failed, format!("smoke test failed: {}", report.failures.join("; ")))
+            (
+                RolloutState::Failed,
+                format!("smoke test failed: {}", report.failures.join("; ")),
+            )
         };
-        self.transition(actor, rollout, row, to, &reason, Batch::new(), |r| r.smoke = Some(report)).await
+        self.transition(actor, rollout, row, to, &reason, Batch::new(), |r| {
+            r.smoke = Some(report);
+        })
+        .await
     }
 
     /// Writes a transition: the rollout at its read revision, `batch`'s other writes, and the audit event.
@@ -569,10 +613,15 @@ impl Operator {
             "windows": rollout.windows.iter().rev().take(rollout.judge.breaches_to_rollback as usize).collect::<Vec<_>>(),
             "canary": rollout.canary,
         });
-        let entry = AuditEntry::new(now, &actor.id, format!("rollout.{}", state_verb(to)), rollout_target(&rollout))
-            .before(serde_json::json!({"state": from}))
-            .after(evidence)
-            .reason(reason);
+        let entry = AuditEntry::new(
+            now,
+            &actor.id,
+            format!("rollout.{}", state_verb(to)),
+            rollout_target(&rollout),
+        )
+        .before(serde_json::json!({"state": from}))
+        .after(evidence)
+        .reason(reason);
         let batch = Batch {
             writes: batch.writes,
             audit: batch.audit,
@@ -588,10 +637,12 @@ impl Operator {
     }
 
     pub(crate) async fn rollout_row(&self, plugin: &str, version: &Version) -> Result<(Rollout, Row), OperatorError> {
-        self.read::<Rollout>(&Rollout::key_of(plugin, version)).await?.ok_or_else(|| OperatorError::VersionNotFound {
-            plugin: plugin.to_owned(),
-            version: version.to_string(),
-        })
+        self.read::<Rollout>(&Rollout::key_of(plugin, version))
+            .await?
+            .ok_or_else(|| OperatorError::VersionNotFound {
+                plugin: plugin.to_owned(),
+                version: version.to_string(),
+            })
     }
 
     /// One rollout.
@@ -624,7 +675,13 @@ impl Operator {
 
     /// Starts the canary: each of `tenants` (all marked canary) is pinned to the new version, atomically, and
     /// the wait begins.
-    pub async fn start_canary(&self, actor: &Actor, plugin: &str, version: &Version, tenants: &[Name]) -> Result<Rollout, OperatorError> {
+    pub async fn start_canary(
+        &self,
+        actor: &Actor,
+        plugin: &str,
+        version: &Version,
+        tenants: &[Name],
+    ) -> Result<Rollout, OperatorError> {
         require(actor, Role::Operator, "start a canary")?;
         if tenants.is_empty() {
             return Err(OperatorError::Conflict {
@@ -651,7 +708,11 @@ impl Operator {
                 tenant: t.id.clone(),
                 plugin: rollout.plugin.clone(),
                 enabled,
-                version: if enabled { Some(version.clone()) } else { before.as_ref().and_then(|g| g.version.clone()) },
+                version: if enabled {
+                    Some(version.clone())
+                } else {
+                    before.as_ref().and_then(|g| g.version.clone())
+                },
                 pin: Some(version.clone()),
                 updated_at: self.now(),
             };
@@ -678,7 +739,12 @@ impl Operator {
     /// Judges every window that has ended since the last one, in order: an inconclusive window pauses the
     /// rollout; `breaches_to_rollback` breaching windows in a row roll it back by themselves (actor
     /// `system:rollout-judge`), with the windows' figures as evidence. Returns the rollout as it then is.
-    pub async fn judge_rollout(&self, plugin: &str, version: &Version, monitor: &dyn HealthMonitor) -> Result<Rollout, OperatorError> {
+    pub async fn judge_rollout(
+        &self,
+        plugin: &str,
+        version: &Version,
+        monitor: &dyn HealthMonitor,
+    ) -> Result<Rollout, OperatorError> {
         let judge = Actor::system("rollout-judge");
         loop {
             let (mut rollout, row) = self.rollout_row(plugin, version).await?;
@@ -719,10 +785,21 @@ impl Operator {
                     self.save_rollout(rollout, &row).await?;
                 }
                 Verdict::Inconclusive => {
-                    let reason = format!("inconclusive, fewer than {} requests: {figures}", rollout.judge.min_requests);
-                    self.transition(&judge, rollout, &row, RolloutState::Paused, &reason, Batch::new(), |r| {
-                        r.paused_from = Some(RolloutState::Canary);
-                    })
+                    let reason = format!(
+                        "inconclusive, fewer than {} requests: {figures}",
+                        rollout.judge.min_requests
+                    );
+                    self.transition(
+                        &judge,
+                        rollout,
+                        &row,
+                        RolloutState::Paused,
+                        &reason,
+                        Batch::new(),
+                        |r| {
+                            r.paused_from = Some(RolloutState::Canary);
+                        },
+                    )
                     .await?;
                 }
                 Verdict::Breach => {
@@ -743,7 +820,10 @@ impl Operator {
 
     async fn save_rollout(&self, mut rollout: Rollout, row: &Row) -> Result<(), OperatorError> {
         rollout.updated_at = self.now();
-        match self.commit(Batch::new().write(rollout.write(Expected::Revision(row.revision)))).await {
+        match self
+            .commit(Batch::new().write(rollout.write(Expected::Revision(row.revision))))
+            .await
+        {
             Err(e) if is_conflict(&e) => Err(OperatorError::Conflict {
                 what: format!("rollout {} changed meanwhile; read it again", rollout_target(&rollout)),
             }),
@@ -754,7 +834,13 @@ impl Operator {
     /// Promotes after the wait: the release stops being staged and becomes default-latest, canary pins return
     /// to what they were, and every tenant without a pin picks the version up (this host's running tenants at
     /// once; others at their next sync).
-    pub async fn promote(&self, actor: &Actor, plugin: &str, version: &Version, reason: &str) -> Result<Rollout, OperatorError> {
+    pub async fn promote(
+        &self,
+        actor: &Actor,
+        plugin: &str,
+        version: &Version,
+        reason: &str,
+    ) -> Result<Rollout, OperatorError> {
         require(actor, Role::Operator, "promote a rollout")?;
         let (rollout, row) = self.rollout_row(plugin, version).await?;
         Self::expect_state(&rollout, &[RolloutState::Canary], "promote")?;
@@ -765,15 +851,28 @@ impl Operator {
                 what: format!("the canary wait of {} ends at {ends}", rollout_target(&rollout)),
             });
         }
-        let (mut release, release_row) = self.read::<Release>(&Rollout::key_of(plugin, version)).await?.ok_or_else(|| {
-            OperatorError::VersionNotFound {
+        let (mut release, release_row) = self
+            .read::<Release>(&Rollout::key_of(plugin, version))
+            .await?
+            .ok_or_else(|| OperatorError::VersionNotFound {
                 plugin: plugin.to_owned(),
                 version: version.to_string(),
-            }
-        })?;
+            })?;
         release.staged = false;
-        let batch = self.unpin_canary(&rollout).await?.write(release.write(Expected::Revision(release_row.revision)));
-        self.transition(actor, rollout.clone(), &row, RolloutState::Promoted, reason, batch, |_| {}).await?;
+        let batch = self
+            .unpin_canary(&rollout)
+            .await?
+            .write(release.write(Expected::Revision(release_row.revision)));
+        self.transition(
+            actor,
+            rollout.clone(),
+            &row,
+            RolloutState::Promoted,
+            reason,
+            batch,
+            |_| {},
+        )
+        .await?;
         let plugin_name = rollout_plugin(plugin)?;
         let grants: Vec<Enablement> = self.read_all(&crate::operator::using(plugin)).await?;
         for grant in grants {
@@ -783,23 +882,41 @@ impl Operator {
     }
 
     /// Rolls back by an operator's decision: the canary pins return to the previous version, atomically.
-    pub async fn rollback(&self, actor: &Actor, plugin: &str, version: &Version, reason: &str) -> Result<Rollout, OperatorError> {
+    pub async fn rollback(
+        &self,
+        actor: &Actor,
+        plugin: &str,
+        version: &Version,
+        reason: &str,
+    ) -> Result<Rollout, OperatorError> {
         require(actor, Role::Operator, "roll back a rollout")?;
         let (rollout, row) = self.rollout_row(plugin, version).await?;
         Self::expect_state(
             &rollout,
-            &[RolloutState::Canary, RolloutState::Paused, RolloutState::SmokeTested, RolloutState::Verified],
+            &[
+                RolloutState::Canary,
+                RolloutState::Paused,
+                RolloutState::SmokeTested,
+                RolloutState::Verified,
+            ],
             "roll back",
         )?;
         self.roll_back_from(actor, rollout, &row, reason).await?;
         Ok(self.rollout_row(plugin, version).await?.0)
     }
 
-    async fn roll_back_from(&self, actor: &Actor, rollout: Rollout, row: &Row, reason: &str) -> Result<(), OperatorError> {
+    async fn roll_back_from(
+        &self,
+        actor: &Actor,
+        rollout: Rollout,
+        row: &Row,
+        reason: &str,
+    ) -> Result<(), OperatorError> {
         let batch = self.unpin_canary(&rollout).await?;
         let canary: Vec<Name> = rollout.canary.iter().map(|c| c.tenant.clone()).collect();
         let plugin = rollout.plugin.clone();
-        self.transition(actor, rollout, row, RolloutState::RolledBack, reason, batch, |_| {}).await?;
+        self.transition(actor, rollout, row, RolloutState::RolledBack, reason, batch, |_| {})
+            .await?;
         for tenant in &canary {
             self.sync_grant(tenant, &plugin).await;
         }
@@ -812,7 +929,9 @@ impl Operator {
         let releases = self.releases(rollout.plugin.as_str()).await?;
         for pin in &rollout.canary {
             let key = Enablement::key(pin.tenant.as_str(), rollout.plugin.as_str());
-            let Some((grant, row)) = self.read::<Enablement>(&key).await? else { continue };
+            let Some((grant, row)) = self.read::<Enablement>(&key).await? else {
+                continue;
+            };
             if grant.pin.as_ref() != Some(&rollout.version) {
                 continue;
             }
@@ -838,18 +957,32 @@ impl Operator {
     }
 
     /// Pauses a canary (the judge stops; pins stay).
-    pub async fn pause(&self, actor: &Actor, plugin: &str, version: &Version, reason: &str) -> Result<Rollout, OperatorError> {
+    pub async fn pause(
+        &self,
+        actor: &Actor,
+        plugin: &str,
+        version: &Version,
+        reason: &str,
+    ) -> Result<Rollout, OperatorError> {
         require(actor, Role::Operator, "pause a rollout")?;
         let (rollout, row) = self.rollout_row(plugin, version).await?;
         Self::expect_state(&rollout, &[RolloutState::Canary, RolloutState::SmokeTested], "pause")?;
         let from = rollout.state;
-        self.transition(actor, rollout, &row, RolloutState::Paused, reason, Batch::new(), |r| r.paused_from = Some(from))
-            .await?;
+        self.transition(actor, rollout, &row, RolloutState::Paused, reason, Batch::new(), |r| {
+            r.paused_from = Some(from);
+        })
+        .await?;
         Ok(self.rollout_row(plugin, version).await?.0)
     }
 
     /// Resumes a paused rollout where it was; the breach count starts again.
-    pub async fn resume(&self, actor: &Actor, plugin: &str, version: &Version, reason: &str) -> Result<Rollout, OperatorError> {
+    pub async fn resume(
+        &self,
+        actor: &Actor,
+        plugin: &str,
+        version: &Version,
+        reason: &str,
+    ) -> Result<Rollout, OperatorError> {
         require(actor, Role::Operator, "resume a rollout")?;
         let (rollout, row) = self.rollout_row(plugin, version).await?;
         Self::expect_state(&rollout, &[RolloutState::Paused], "resume")?;

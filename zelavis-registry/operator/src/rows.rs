@@ -39,11 +39,13 @@ pub(crate) trait Stored: Serialize + DeserializeOwned {
 
 /// Decodes a row (`store` names the store in the error).
 pub(crate) fn decode<T: Stored>(store: &str, row: &Row) -> Result<(T, RowRevision), OperatorStoreError> {
-    serde_json::from_str(&row.body).map(|v| (v, row.revision)).map_err(|e| OperatorStoreError::Corrupt {
-        store: store.to_owned(),
-        what: format!("{} {:?}", row.kind, row.key),
-        reason: e.to_string(),
-    })
+    serde_json::from_str(&row.body)
+        .map(|v| (v, row.revision))
+        .map_err(|e| OperatorStoreError::Corrupt {
+            store: store.to_owned(),
+            what: format!("{} {:?}", row.kind, row.key),
+            reason: e.to_string(),
+        })
 }
 
 impl Stored for Tenant {

@@ -41,10 +41,13 @@ impl TierOrder {
 
     /// A tier's position (0 = lowest), or [`OperatorError::UnknownTier`].
     pub fn rank(&self, tier: &str) -> Result<usize, OperatorError> {
-        self.tiers.iter().position(|t| t == tier).ok_or_else(|| OperatorError::UnknownTier {
-            tier: crate::error::clip(tier),
-            known: self.tiers.clone(),
-        })
+        self.tiers
+            .iter()
+            .position(|t| t == tier)
+            .ok_or_else(|| OperatorError::UnknownTier {
+                tier: crate::error::clip(tier),
+                known: self.tiers.clone(),
+            })
     }
 
     /// Whether a tenant on `tier` meets a minimum of `minimum`.

@@ -48,9 +48,13 @@ impl WasmSandbox {
     /// The bundle's module, checked against the bundle's manifest: the module carries its own manifest, and
     /// the two must be the same plugin, version and declarations.
     fn definition(&self, bundle: &Bundle) -> Result<PluginDef, HostError> {
-        let module = self.loader.load_bytes(bundle.module()).map_err(|e| HostError(format!("plugin.wasm: {e}")))?;
+        let module = self
+            .loader
+            .load_bytes(bundle.module())
+            .map_err(|e| HostError(format!("plugin.wasm: {e}")))?;
         let text = std::str::from_utf8(bundle.manifest_bytes()).unwrap_or_default();
-        let mut declared = PluginManifest::from_json(text).map_err(|e| HostError(format!("zelavis.plugin.json: {e}")))?;
+        let mut declared =
+            PluginManifest::from_json(text).map_err(|e| HostError(format!("zelavis.plugin.json: {e}")))?;
         declared.schema = None;
         let mut embedded = module.manifest().clone();
         embedded.schema = None;
@@ -68,7 +72,10 @@ impl WasmSandbox {
 impl Sandbox for WasmSandbox {
     async fn accept(&self, bundle: &Bundle) -> Result<(), HostError> {
         self.definition(bundle)?;
-        self.loader.upload(bundle.module()).map(drop).map_err(|e| HostError(e.to_string()))
+        self.loader
+            .upload(bundle.module())
+            .map(drop)
+            .map_err(|e| HostError(e.to_string()))
     }
 
     async fn smoke_test(&self, bundle: &Bundle) -> Result<SmokeReport, HostError> {
@@ -77,9 +84,13 @@ impl Sandbox for WasmSandbox {
         let name = def.name().clone();
         let before = self.loader.health().of(name.as_str());
         let mut report = SmokeReport::default();
-        let registry = PluginRegistry::new([RegistryEntry::installed(def.clone())]).map_err(|e| HostError(e.to_string()))?;
+        let registry =
+            PluginRegistry::new([RegistryEntry::installed(def.clone())]).map_err(|e| HostError(e.to_string()))?;
         // A throw-away runtime: its own bus, an in-memory migration ledger, no store.
-        let (runtime, activation) = Runtime::builder(registry).start().await.map_err(|e| HostError(e.to_string()))?;
+        let (runtime, activation) = Runtime::builder(registry)
+            .start()
+            .await
+            .map_err(|e| HostError(e.to_string()))?;
         match activation.outcome(name.as_str()) {
             Some(Outcome::Activated) => report.checks.push("activated".to_owned()),
             other => report.failures.push(format!("did not activate: {other:?}")),
@@ -92,8 +103,12 @@ impl Sandbox for WasmSandbox {
         }
         for page in def.pages() {
             match runtime.render_page_response(name.as_str(), &page.id) {
-                Ok(response) if response.status < 500 => report.checks.push(format!("page {} rendered {}", page.id, response.status)),
-                Ok(response) => report.failures.push(format!("page {} answered {}", page.id, response.status)),
+                Ok(response) if response.status < 500 => report
+                    .checks
+                    .push(format!("page {} rendered {}", page.id, response.status)),
+                Ok(response) => report
+                    .failures
+                    .push(format!("page {} answered {}", page.id, response.status)),
                 Err(e) => report.failures.push(format!("page {} failed: {e}", page.id)),
             }
         }
@@ -107,10 +122,20 @@ impl Sandbox for WasmSandbox {
                 .map_err(|e| HostError(e.to_string()))?;
             match runtime.call_route(&method, &path, request).await {
                 Ok(response) if response.status().as_u16() < 500 => {
-                    report.checks.push(format!("route {method} {} answered {}", route.path, response.status().as_u16()));
+                    report.checks.push(format!(
+                        "route {method} {} answered {}",
+                        route.path,
+                        response.status().as_u16()
+                    ));
                 }
-                Ok(response) => report.failures.push(format!("route {method} {} answered {}", route.path, response.status().as_u16())),
-                Err(e) => report.failures.push(format!("route {method} {} failed: {e}", route.path)),
+                Ok(response) => report.failures.push(format!(
+                    "route {method} {} answered {}",
+                    route.path,
+                    response.status().as_u16()
+                )),
+                Err(e) => report
+                    .failures
+                    .push(format!("route {method} {} failed: {e}", route.path)),
             }
         }
         let after = self.loader.health().of(name.as_str());
@@ -161,7 +186,10 @@ mod tests {
 
     #[test]
     fn route_patterns_get_concrete_paths() {
-        assert_eq!(synthetic_path("/zelavis/api/v1/plugins/pay/orders/{id}"), "/zelavis/api/v1/plugins/pay/orders/smoke");
+        assert_eq!(
+            synthetic_path("/zelavis/api/v1/plugins/pay/orders/{id}"),
+            "/zelavis/api/v1/plugins/pay/orders/smoke"
+        );
         assert_eq!(synthetic_path("/a/{*rest}"), "/a/smoke/test");
         assert_eq!(synthetic_path("/a/b"), "/a/b");
     }

@@ -3,18 +3,18 @@
 //! codes and the audit log it leaves, down to a tampered audit table.
 #![cfg(feature = "cli")]
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use futures::executor::block_on;
 use serde_json::{Value, json};
+use support::cli::{Run, create_tenant, license_claims, now_secs, run_binary, write_license_keyring, write_licenses};
 use zelavis_operator::Operator;
 use zelavis_operator::catalog::{CatalogSource, PluginSpec};
-use zelavis_operator::keyring::{KeyEntry, Keyring, generate_signing_key};
-use zelavis_operator::license::token::{LicenseClaims, issue_license};
+use zelavis_operator::keyring::generate_signing_key;
 use zelavis_operator::role::{Actor, Role};
 use zelavis_operator::store::sqlite::SqliteOperatorStore;
-use zelavis_operator::time::Timestamp;
 use zelavis_plugin::PluginDef;
 use zelavis_plugin::settings::{SettingField, SettingKind};
 
@@ -23,32 +23,6 @@ struct Platform {
     dir: tempfile::TempDir,
     db: PathBuf,
     keyring: PathBuf,
-}
-
-/// What one run of the binary did.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
-    }
-
-    #[track_caller]
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success: {self:?}");
-        self
-    }
-
-    #[track_caller]
-    fn exits(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "expected exit {code}: {self:?}");
-        self
-    }
 }
 
 fn def(name: &str, version: &str) -> PluginDef {
@@ -106,48 +80,31 @@ impl Platform {
             });
         }
 
-        let key = generate_signing_key().unwrap();
-        let mut keyring = Keyring::new();
-        keyring.insert(KeyEntry::new("licensing-test", key.verifying_key(), Timestamp::EPOCH));
-        let keyring_file = dir.path().join("keyring.json");
-        std::fs::write(&keyring_file, keyring.to_json().unwrap()).unwrap();
-        let now = i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs(),
-        )
-        .unwrap();
-        let claims = |sub: &str, plugins: &[&str], exp: i64| LicenseClaims {
-            sub: sub.into(),
-            licensed_plugins: plugins.iter().map(|p| (*p).to_owned()).collect(),
-            tier: "pro".into(),
-            niche_packages: vec![],
-            features: vec![],
-            exp,
-            iat: now - 3600,
-        };
+        let key = write_license_keyring(dir.path());
+        let now = now_secs();
+        let claims = |sub: &str, plugins: &[&str], exp: i64| license_claims(sub, plugins, &[], exp);
+        write_licenses(
+            dir.path(),
+            &key,
+            &[
+                (
+                    "acme.jwt",
+                    claims("acme", &["stripe", "payments", "reports", "bookings"], now + 3600),
+                ),
+                ("globex.jwt", claims("globex", &["stripe"], now + 3600)),
+                ("initech.jwt", claims("initech", &["stripe"], now - 60)),
+            ],
+        );
         let forger = generate_signing_key().unwrap();
-        for (file, claims, key) in [
-            (
-                "acme.jwt",
-                claims("acme", &["stripe", "payments", "reports", "bookings"], now + 3600),
-                &key,
-            ),
-            ("globex.jwt", claims("globex", &["stripe"], now + 3600), &key),
-            ("initech.jwt", claims("initech", &["stripe"], now - 60), &key),
-            ("forged.jwt", claims("umbrella", &["stripe"], now + 3600), &forger),
-        ] {
-            std::fs::write(
-                dir.path().join(file),
-                issue_license(&claims, "licensing-test", key) + "\n",
-            )
-            .unwrap();
-        }
+        write_licenses(
+            dir.path(),
+            &forger,
+            &[("forged.jwt", claims("umbrella", &["stripe"], now + 3600))],
+        );
         Self {
+            keyring: dir.path().join("keyring.json"),
             dir,
             db,
-            keyring: keyring_file,
         }
     }
 
@@ -168,77 +125,39 @@ impl Platform {
         self.raw(&all, &[])
     }
 
+    /// Runs `--json tenant create umbrella --tier pro --niche x --license-file <license>`.
+    fn create_umbrella(&self, license: &str) -> Run {
+        self.run(&[
+            "--json",
+            "tenant",
+            "create",
+            "umbrella",
+            "--tier",
+            "pro",
+            "--niche",
+            "x",
+            "--license-file",
+            license,
+        ])
+    }
+
     /// Runs the binary with exactly these arguments and extra environment, in the platform's directory.
     fn raw(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_zelavis"));
-        command.args(args).current_dir(self.dir.path());
-        for var in [
-            "ZELAVIS_OPERATOR_STORE",
-            "ZELAVIS_ACTOR",
-            "ZELAVIS_KEYRING",
-            "ZELAVIS_TIERS",
-        ] {
-            command.env_remove(var);
-        }
-        command.envs(env.iter().copied());
-        let output = command.output().unwrap();
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        run_binary(self.dir.path(), args, env)
     }
 
     /// acme (pro) and globex (enterprise, canary) with verified licenses; initech with its expired token stored
     /// unverified (no keyring), as an older tool might have done.
     fn tenants(&self) {
         let (acme, globex, initech) = (self.path("acme.jwt"), self.path("globex.jwt"), self.path("initech.jwt"));
-        self.run(&[
-            "tenant",
-            "create",
-            "acme",
-            "--tier",
-            "pro",
-            "--niche",
-            "retail",
-            "--license-file",
-            &acme,
-        ])
-        .ok();
-        self.run(&[
-            "tenant",
-            "create",
-            "globex",
-            "--tier",
-            "enterprise",
-            "--niche",
-            "retail",
-            "--canary",
-            "--license-file",
-            &globex,
-        ])
-        .ok();
+        self.run(&create_tenant("acme", "pro", &acme)).ok();
+        let mut canary = create_tenant("globex", "enterprise", &globex);
+        canary.push("--canary");
+        self.run(&canary).ok();
         let store = self.store();
-        let unverified = self
-            .raw(
-                &[
-                    "--store",
-                    &store,
-                    "--actor",
-                    "tester@ci",
-                    "tenant",
-                    "create",
-                    "initech",
-                    "--tier",
-                    "pro",
-                    "--niche",
-                    "retail",
-                    "--license-file",
-                    &initech,
-                ],
-                &[],
-            )
-            .ok();
+        let mut without_keyring = vec!["--store", &store, "--actor", "tester@ci"];
+        without_keyring.extend(create_tenant("initech", "pro", &initech));
+        let unverified = self.raw(&without_keyring, &[]).ok();
         assert!(unverified.stderr.contains("unverified"), "{unverified:?}");
     }
 }
@@ -377,40 +296,20 @@ fn a_grant_is_enabled_pinned_unpinned_and_disabled() {
     );
 }
 
-/// The `error` code of a JSON error document.
-fn code(run: &Run) -> String {
-    run.json()["error"].as_str().unwrap().to_owned()
-}
-
 #[test]
 fn refusals_exit_1() {
     let platform = Platform::new();
     platform.tenants();
 
-    assert_eq!(
-        code(
-            &platform
-                .run(&["--json", "tenant", "enable", "acme", "reports"])
-                .exits(1)
-        ),
-        "tier_too_low"
-    );
-    assert_eq!(
-        code(
-            &platform
-                .run(&["--json", "tenant", "enable", "globex", "reports"])
-                .exits(1)
-        ),
-        "license_denied"
-    );
-    assert_eq!(
-        code(
-            &platform
-                .run(&["--json", "tenant", "enable", "initech", "stripe"])
-                .exits(1)
-        ),
-        "license_invalid"
-    );
+    platform
+        .run(&["--json", "tenant", "enable", "acme", "reports"])
+        .fails_with(1, "tier_too_low");
+    platform
+        .run(&["--json", "tenant", "enable", "globex", "reports"])
+        .fails_with(1, "license_denied");
+    platform
+        .run(&["--json", "tenant", "enable", "initech", "stripe"])
+        .fails_with(1, "license_invalid");
     let refused = platform
         .run(&["tenant", "enable", "acme", "stripe", "--version", "banana"])
         .exits(1);
@@ -418,34 +317,19 @@ fn refusals_exit_1() {
         refused.stderr.starts_with("error: ") && refused.stderr.contains("[invalid_version]"),
         "{refused:?}"
     );
-    assert_eq!(
-        code(
-            &platform
-                .run(&["--json", "tenant", "pin", "acme", "stripe", "2.x"])
-                .exits(1)
-        ),
-        "invalid_version"
-    );
-    assert_eq!(
-        code(
-            &platform
-                .run(&[
-                    "--json", "tenant", "create", "Bad Name", "--tier", "pro", "--niche", "x"
-                ])
-                .exits(1)
-        ),
-        "invalid_name"
-    );
-    assert_eq!(
-        code(
-            &platform
-                .run(&[
-                    "--json", "tenant", "create", "umbrella", "--tier", "gold", "--niche", "x"
-                ])
-                .exits(1)
-        ),
-        "unknown_tier"
-    );
+    platform
+        .run(&["--json", "tenant", "pin", "acme", "stripe", "2.x"])
+        .fails_with(1, "invalid_version");
+    platform
+        .run(&[
+            "--json", "tenant", "create", "Bad Name", "--tier", "pro", "--niche", "x",
+        ])
+        .fails_with(1, "invalid_name");
+    platform
+        .run(&[
+            "--json", "tenant", "create", "umbrella", "--tier", "gold", "--niche", "x",
+        ])
+        .fails_with(1, "unknown_tier");
 }
 
 #[test]
@@ -475,57 +359,20 @@ fn licenses_are_verified_against_the_keyring() {
     );
     // With a keyring, a token that would never verify is refused when the tenant is created.
     let (forged, globex) = (platform.path("forged.jwt"), platform.path("globex.jwt"));
-    assert_eq!(
-        code(
-            &platform
-                .run(&[
-                    "--json",
-                    "tenant",
-                    "create",
-                    "umbrella",
-                    "--tier",
-                    "pro",
-                    "--niche",
-                    "x",
-                    "--license-file",
-                    &forged
-                ])
-                .exits(1)
-        ),
-        "license_invalid"
-    );
-    let stolen = platform
-        .run(&[
-            "--json",
-            "tenant",
-            "create",
-            "umbrella",
-            "--tier",
-            "pro",
-            "--niche",
-            "x",
-            "--license-file",
-            &globex,
-        ])
-        .exits(1)
-        .json();
+    platform.create_umbrella(&forged).fails_with(1, "license_invalid");
+    let stolen = platform.create_umbrella(&globex).exits(1).json();
     assert!(
         stolen["message"].as_str().unwrap().contains("issued to \"globex\""),
         "{stolen}"
     );
     platform.run(&["tenant", "show", "umbrella"]).exits(3);
     let bad_keyring = platform.path("acme.jwt");
-    assert_eq!(
-        code(
-            &platform
-                .raw(
-                    &["--store", &store, "--keyring", &bad_keyring, "--json", "tenant", "list"],
-                    &[]
-                )
-                .exits(2)
-        ),
-        "invalid_keyring"
-    );
+    platform
+        .raw(
+            &["--store", &store, "--keyring", &bad_keyring, "--json", "tenant", "list"],
+            &[],
+        )
+        .fails_with(2, "invalid_keyring");
 }
 
 #[test]
@@ -533,22 +380,12 @@ fn not_found_exits_3_and_conflicts_exit_4() {
     let platform = Platform::new();
     platform.tenants();
 
-    assert_eq!(
-        code(
-            &platform
-                .run(&["--json", "tenant", "enable", "acme", "stripe", "--version", "9.9.9"])
-                .exits(3)
-        ),
-        "version_not_found"
-    );
-    assert_eq!(
-        code(
-            &platform
-                .run(&["--json", "tenant", "pin", "acme", "stripe", "3.0.0"])
-                .exits(3)
-        ),
-        "version_not_found"
-    );
+    platform
+        .run(&["--json", "tenant", "enable", "acme", "stripe", "--version", "9.9.9"])
+        .fails_with(3, "version_not_found");
+    platform
+        .run(&["--json", "tenant", "pin", "acme", "stripe", "3.0.0"])
+        .fails_with(3, "version_not_found");
     let unknown = platform.run(&["tenant", "show", "nobody"]).exits(3);
     assert_eq!(unknown.stdout, "");
     assert!(
@@ -558,38 +395,22 @@ fn not_found_exits_3_and_conflicts_exit_4() {
     let unknown = platform.run(&["--json", "tenant", "show", "nobody"]).exits(3).json();
     assert_eq!(unknown["error"], "unknown_tenant");
     assert!(unknown["message"].as_str().unwrap().contains("nobody"));
-    assert_eq!(
-        code(
-            &platform
-                .run(&["--json", "tenant", "enable", "nobody", "stripe"])
-                .exits(3)
-        ),
-        "unknown_tenant"
-    );
-    assert_eq!(
-        code(&platform.run(&["--json", "plugin", "show", "nothing"]).exits(3)),
-        "unknown_plugin"
-    );
+    platform
+        .run(&["--json", "tenant", "enable", "nobody", "stripe"])
+        .fails_with(3, "unknown_tenant");
+    platform
+        .run(&["--json", "plugin", "show", "nothing"])
+        .fails_with(3, "unknown_plugin");
 
     // 4: conflicts with the current state.
-    assert_eq!(
-        code(
-            &platform
-                .run(&["--json", "tenant", "enable", "acme", "bookings"])
-                .exits(4)
-        ),
-        "niche_mismatch"
-    );
-    assert_eq!(
-        code(
-            &platform
-                .run(&[
-                    "--json", "tenant", "create", "acme", "--tier", "pro", "--niche", "retail"
-                ])
-                .exits(4)
-        ),
-        "already_exists"
-    );
+    platform
+        .run(&["--json", "tenant", "enable", "acme", "bookings"])
+        .fails_with(4, "niche_mismatch");
+    platform
+        .run(&[
+            "--json", "tenant", "create", "acme", "--tier", "pro", "--niche", "retail",
+        ])
+        .fails_with(4, "already_exists");
 }
 
 #[test]
@@ -618,47 +439,21 @@ fn usage_errors_exit_2_and_store_failures_exit_5() {
     assert_eq!(usage["error"], "usage");
     assert!(usage["message"].as_str().unwrap().contains("--tier"), "{usage}");
     platform.raw(&[], &[]).exits(2);
-    assert_eq!(
-        code(
-            &platform
-                .run(&[
-                    "--json",
-                    "tenant",
-                    "create",
-                    "umbrella",
-                    "--tier",
-                    "pro",
-                    "--niche",
-                    "x",
-                    "--license-file",
-                    "/nonexistent/token"
-                ])
-                .exits(2)
-        ),
-        "file_unreadable"
-    );
-    assert_eq!(
-        code(
-            &platform
-                .raw(&["--store", "redis://localhost", "--json", "tenant", "list"], &[])
-                .exits(2)
-        ),
-        "unsupported_store"
-    );
+    platform
+        .create_umbrella("/nonexistent/token")
+        .fails_with(2, "file_unreadable");
+    platform
+        .raw(&["--store", "redis://localhost", "--json", "tenant", "list"], &[])
+        .fails_with(2, "unsupported_store");
     assert!(platform.raw(&["--help"], &[]).ok().stdout.contains("Exit codes:"));
 
     // 5: the store cannot be opened (its directory would be inside a file).
     let blocker = platform.dir.path().join("not-a-dir");
     std::fs::write(&blocker, "").unwrap();
     let bad = format!("sqlite:{}", blocker.join("operator.db").display());
-    assert_eq!(
-        code(
-            &platform
-                .raw(&["--store", &bad, "--json", "tenant", "list"], &[])
-                .exits(5)
-        ),
-        "store_failed"
-    );
+    platform
+        .raw(&["--store", &bad, "--json", "tenant", "list"], &[])
+        .fails_with(5, "store_failed");
     // The default store (`.zelavis/operator.db` here, the platform's) and the store from the environment.
     assert!(platform.raw(&["tenant", "list"], &[]).ok().stdout.contains("globex"));
     let other = platform.dir.path().join("other.db");

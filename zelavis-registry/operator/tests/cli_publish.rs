@@ -5,8 +5,7 @@
 //! the wait, judge, pause, resume, rollback, status as a table and as JSON, and `tenant update`.
 #![cfg(feature = "cli")]
 
-#[path = "../../wasm/tests/support/mod.rs"]
-mod guest;
+mod support;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -14,6 +13,8 @@ use std::process::Command;
 use base64::Engine as _;
 use futures::executor::block_on;
 use serde_json::{Value, json};
+use support::bundle::{PLUGIN, manifest, module};
+use support::cli::{Run, create_tenant, license_claims, now_secs, run_binary, write_license_keyring, write_licenses};
 use zelavis_core::name::Name;
 use zelavis_operator::Operator;
 use zelavis_operator::bundle::{Bundle, BundleLimits};
@@ -21,73 +22,9 @@ use zelavis_operator::digest::Digest;
 use zelavis_operator::keyring::{
     KeyEntry, KeyFileEntry, Keyring, KeyringFile, generate_signing_key, verifying_key_from_pem,
 };
-use zelavis_operator::license::token::{LicenseClaims, issue_license};
 use zelavis_operator::signature::{ReleaseRecord, SignedRelease};
 use zelavis_operator::store::sqlite::SqliteOperatorStore;
 use zelavis_operator::time::Timestamp;
-
-const PLUGIN: &str = "acme-pay";
-
-/// What one run of the binary did.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
-    }
-
-    #[track_caller]
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success: {self:?}");
-        self
-    }
-
-    /// Exits `code` with the error code `error` (in the `--json` error document, or the `[code]` on stderr).
-    #[track_caller]
-    fn refused(self, code: i32, error: &str) -> Self {
-        assert_eq!(self.code, code, "expected exit {code}: {self:?}");
-        let found = serde_json::from_str::<Value>(&self.stdout)
-            .ok()
-            .and_then(|v| v["error"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| {
-                self.stderr
-                    .rsplit_once('[')
-                    .map(|(_, rest)| rest.trim().trim_end_matches(']').to_owned())
-                    .unwrap_or_default()
-            });
-        assert_eq!(found, error, "{self:?}");
-        self
-    }
-}
-
-fn now_secs() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
-
-/// A plugin manifest.
-fn manifest(version: &str) -> Value {
-    guest::plugin(PLUGIN, version, json!({ "permissions": ["routes.register"] }))
-}
-
-/// A wasm plugin whose route `GET /status` answers its version (or 500 when `failing`).
-fn module(version: &str, failing: bool) -> Vec<u8> {
-    let guest_manifest = guest::guest_manifest(manifest(version), &[], &[], &[("GET", "/status")], &[]);
-    let status = if failing { 500 } else { 200 };
-    let route = json!({ "status": status, "body": version }).to_string();
-    let (body, extra) = guest::by_kind(&[(2, &route)]);
-    guest::module(&guest_manifest, "", &body, &extra)
-}
 
 /// One test's platform: a working directory with a store, a keyring (the license key) and license tokens.
 struct Platform {
@@ -99,32 +36,22 @@ impl Platform {
     /// `forged.jwt` is signed by a key the keyring does not hold.
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let key = generate_signing_key().unwrap();
-        let mut keyring = Keyring::new();
-        keyring.insert(KeyEntry::new("licensing-test", key.verifying_key(), Timestamp::EPOCH));
-        std::fs::write(dir.path().join("keyring.json"), keyring.to_json().unwrap()).unwrap();
-        let now = now_secs();
-        let claims = |sub: &str, features: &[&str]| LicenseClaims {
-            sub: sub.into(),
-            licensed_plugins: vec![PLUGIN.to_owned()],
-            tier: "pro".into(),
-            niche_packages: vec![],
-            features: features.iter().map(|f| (*f).to_owned()).collect(),
-            exp: now + 3600,
-            iat: now - 3600,
-        };
+        let key = write_license_keyring(dir.path());
+        let claims = |sub: &str, features: &[&str]| license_claims(sub, &[PLUGIN], features, now_secs() + 3600);
+        write_licenses(
+            dir.path(),
+            &key,
+            &[
+                ("acme.jwt", claims("acme", &["marketplace_publisher"])),
+                ("globex.jwt", claims("globex", &[])),
+            ],
+        );
         let forger = generate_signing_key().unwrap();
-        for (file, claims, key) in [
-            ("acme.jwt", claims("acme", &["marketplace_publisher"]), &key),
-            ("globex.jwt", claims("globex", &[]), &key),
-            ("forged.jwt", claims("globex", &["marketplace_publisher"]), &forger),
-        ] {
-            std::fs::write(
-                dir.path().join(file),
-                issue_license(&claims, "licensing-test", key) + "\n",
-            )
-            .unwrap();
-        }
+        write_licenses(
+            dir.path(),
+            &forger,
+            &[("forged.jwt", claims("globex", &["marketplace_publisher"]))],
+        );
         Self { dir }
     }
 
@@ -148,23 +75,7 @@ impl Platform {
 
     /// Runs the binary with exactly these arguments, in the platform's directory.
     fn raw(&self, args: &[&str]) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_zelavis"));
-        command.args(args).current_dir(self.dir.path());
-        for var in [
-            "ZELAVIS_OPERATOR_STORE",
-            "ZELAVIS_ACTOR",
-            "ZELAVIS_KEYRING",
-            "ZELAVIS_TIERS",
-            "ZELAVIS_PLUGIN_CACHE",
-        ] {
-            command.env_remove(var);
-        }
-        let output = command.output().unwrap();
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        run_binary(self.dir.path(), args, &[])
     }
 
     /// A plugin directory `dir` for `version`: manifest, module, two assets and a file that is not packed.
@@ -182,32 +93,20 @@ impl Platform {
         std::fs::write(root.join("README.md"), "not packed").unwrap();
     }
 
+    /// A release key `rel-1` in `keys/`, and the plugin directory `plugin` at 1.0.0 packed to `a.tar.gz`: what
+    /// `bundle pack --json` said.
+    fn packed(&self) -> Value {
+        self.run(&["keygen", "--kid", "rel-1", "--out", "keys"]).ok();
+        self.plugin_dir("plugin", "1.0.0", false);
+        self.run(&["--json", "bundle", "pack", "plugin", "-o", "a.tar.gz"])
+            .ok()
+            .json()
+    }
+
     /// acme (the publisher) and globex (made canary with `tenant update`).
     fn tenants(&self) {
-        self.run(&[
-            "tenant",
-            "create",
-            "acme",
-            "--tier",
-            "pro",
-            "--niche",
-            "retail",
-            "--license-file",
-            "acme.jwt",
-        ])
-        .ok();
-        self.run(&[
-            "tenant",
-            "create",
-            "globex",
-            "--tier",
-            "pro",
-            "--niche",
-            "retail",
-            "--license-file",
-            "globex.jwt",
-        ])
-        .ok();
+        self.run(&create_tenant("acme", "pro", "acme.jwt")).ok();
+        self.run(&create_tenant("globex", "pro", "globex.jwt")).ok();
         let updated = self
             .run(&["--json", "tenant", "update", "globex", "--canary", "true"])
             .ok()
@@ -262,7 +161,10 @@ fn keys_are_generated_once_and_openssl_reads_them() {
     let shown = p.raw(&["keygen", "--kid", "solo-1", "--out", "keys"]).ok();
     let entry: KeyFileEntry = serde_json::from_str(&shown.stdout).unwrap();
     assert_eq!(entry.kid, "solo-1");
-    assert!(entry.not_before.as_secs() >= now_secs() - 60, "{entry:?}");
+    // Valid from the accepted clock skew before now, so a signer whose clock is a little behind is not refused.
+    let skew = zelavis_operator::signature::MAX_CLOCK_SKEW_SECS;
+    assert!(entry.not_before.as_secs() >= now_secs() - skew - 60, "{entry:?}");
+    assert!(entry.not_before.as_secs() <= now_secs() - skew + 1, "{entry:?}");
     assert!(shown.stderr.contains("solo-1.key.pem"), "{shown:?}");
     let public = std::fs::read_to_string(p.path("keys/solo-1.pub.pem")).unwrap();
     assert_eq!(entry.public_key_pem, public);
@@ -331,12 +233,7 @@ fn keys_are_generated_once_and_openssl_reads_them() {
 #[test]
 fn bundles_pack_reproducibly_sign_and_verify() {
     let p = Platform::new();
-    p.run(&["keygen", "--kid", "rel-1", "--out", "keys"]).ok();
-    p.plugin_dir("plugin", "1.0.0", false);
-    let first = p
-        .run(&["--json", "bundle", "pack", "plugin", "-o", "a.tar.gz"])
-        .ok()
-        .json();
+    let first = p.packed();
     assert_eq!(first["plugin"], PLUGIN);
     assert_eq!(first["version"], "1.0.0");
     assert_eq!(
@@ -371,12 +268,7 @@ fn bundles_pack_reproducibly_sign_and_verify() {
 #[test]
 fn signed_bundles_verify_and_every_refusal_has_its_code() {
     let p = Platform::new();
-    p.run(&["keygen", "--kid", "rel-1", "--out", "keys"]).ok();
-    p.plugin_dir("plugin", "1.0.0", false);
-    let first = p
-        .run(&["--json", "bundle", "pack", "plugin", "-o", "a.tar.gz"])
-        .ok()
-        .json();
+    let first = p.packed();
     p.run(&["bundle", "pack", "plugin", "-o", "b.tar.gz"]).ok();
     let bytes = std::fs::read(p.path("a.tar.gz")).unwrap();
 

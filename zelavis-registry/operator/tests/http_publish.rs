@@ -204,7 +204,7 @@ fn multipart(parts: &[(&str, &[u8])]) -> Vec<u8> {
         match *name {
             "bundle" => body.extend_from_slice(b"; filename=\"acme-pay.tar.gz\"\r\ncontent-type: application/gzip"),
             "signature" => {
-                body.extend_from_slice(b"; filename=\"acme-pay.tar.gz.sig\"\r\ncontent-type: application/json")
+                body.extend_from_slice(b"; filename=\"acme-pay.tar.gz.sig\"\r\ncontent-type: application/json");
             }
             _ => {}
         }
@@ -322,7 +322,7 @@ async fn a_signed_bundle_is_published_and_smoke_tested_with_its_figures() {
     );
 
     // The routes read it back; it is open; the release is staged in the catalog, not default.
-    assert_eq!(rollouts(&app.router).await, [rollout.clone()]);
+    assert_eq!(rollouts(&app.router).await, std::slice::from_ref(&rollout));
     let open = get(&app.router, "/rollouts?open=true").await.ok();
     assert_eq!(open["rollouts"].as_array().unwrap().len(), 1);
     assert_eq!(get(&app.router, "/plugins/acme-pay/rollouts/1.0.0").await.ok(), rollout);
@@ -459,6 +459,7 @@ async fn refused_signatures_and_bundles_answer_with_the_checks_code() {
     assert_eq!(backport["backport"], true);
 }
 
+#[allow(clippy::too_many_lines, reason = "one refusal after another, each in the same shape")]
 #[tokio::test]
 async fn bad_uploads_get_the_json_error_shape() {
     let app = app().await;
@@ -830,7 +831,7 @@ async fn due_windows_are_judged_from_the_traffic_hosts_report() {
             operator
                 .record_traffic(&tenant, &plugin, "host-1", requests, errors)
                 .await
-                .unwrap()
+                .unwrap();
         }
     };
     traffic("acme", 400, 2).await;

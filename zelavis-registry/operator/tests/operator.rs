@@ -28,7 +28,12 @@ fn plugin(name: &str, version: &str, counters: &Arc<Counters>) -> PluginDef {
         .version(version)
         .permissions(Permission::ALL)
         .setting(SettingField::new("api_key", "API key", SettingKind::Password).required())
-        .setting(SettingField::new("mode", "Mode", SettingKind::Select).option("live", "Live").option("test", "Test").default_value("test"))
+        .setting(
+            SettingField::new("mode", "Mode", SettingKind::Select)
+                .option("live", "Live")
+                .option("test", "Test")
+                .default_value("test"),
+        )
         .setup(move |cx| {
             counters.setups.fetch_add(1, Ordering::SeqCst);
             let migrations = counters.clone();
@@ -44,7 +49,9 @@ fn plugin(name: &str, version: &str, counters: &Arc<Counters>) -> PluginDef {
                 paid.paid.fetch_add(1, Ordering::SeqCst);
                 Ok(())
             }))?;
-            cx.register_route(Route::new(http::Method::GET, "/ping", |_| async { Ok(RouteResponse::new(b"pong".to_vec())) })?)?;
+            cx.register_route(Route::new(http::Method::GET, "/ping", |_| async {
+                Ok(RouteResponse::new(b"pong".to_vec()))
+            })?)?;
             Ok(())
         })
         .build()
@@ -54,7 +61,11 @@ fn plugin(name: &str, version: &str, counters: &Arc<Counters>) -> PluginDef {
 fn broken(name: &str, version: &str) -> PluginDef {
     PluginDef::builder(name)
         .version(version)
-        .setup(|_| Err(SetupError::other(std::io::Error::other("the payment gateway is unreachable"))))
+        .setup(|_| {
+            Err(SetupError::other(std::io::Error::other(
+                "the payment gateway is unreachable",
+            )))
+        })
         .build()
         .unwrap()
 }
@@ -114,8 +125,15 @@ async fn platform_on(store: MemoryOperatorStore, registry_store: MemoryStore, co
         };
         operator.register_builtin(&owner(), def, spec).await.unwrap();
     }
-    for (id, tier, niche) in [("acme", "pro", "retail"), ("globex", "enterprise", "retail"), ("initech", "starter", "retail")] {
-        match operator.create_tenant(&owner(), TenantSpec::new(Name::parse(id).unwrap(), tier, niche)).await {
+    for (id, tier, niche) in [
+        ("acme", "pro", "retail"),
+        ("globex", "enterprise", "retail"),
+        ("initech", "starter", "retail"),
+    ] {
+        match operator
+            .create_tenant(&owner(), TenantSpec::new(Name::parse(id).unwrap(), tier, niche))
+            .await
+        {
             Ok(_) | Err(OperatorError::AlreadyExists { .. }) => {}
             Err(e) => panic!("{e}"),
         }
@@ -145,13 +163,37 @@ async fn enable_checks_run_in_the_seed_order() {
     assert!(refused.to_string().contains("growth"), "{refused}");
     let refused = p.operator.enable(&ops(), "acme", "kitchen", None).await.unwrap_err();
     assert_eq!((refused.code(), refused.status()), ("niche_mismatch", 409));
-    let refused = p.operator.enable(&ops(), "acme", "stripe", Some("9.9.9".parse().unwrap())).await.unwrap_err();
+    let refused = p
+        .operator
+        .enable(&ops(), "acme", "stripe", Some("9.9.9".parse().unwrap()))
+        .await
+        .unwrap_err();
     assert_eq!((refused.code(), refused.status()), ("version_not_found", 404));
     // A license denial wins over everything after it: globex on reports is licensed and enterprise, fine.
-    assert!(p.operator.enable(&ops(), "globex", "reports", None).await.unwrap().changed);
+    assert!(
+        p.operator
+            .enable(&ops(), "globex", "reports", None)
+            .await
+            .unwrap()
+            .changed
+    );
     // Unknown names are typed too.
-    assert_eq!(p.operator.enable(&ops(), "nobody", "stripe", None).await.unwrap_err().code(), "unknown_tenant");
-    assert_eq!(p.operator.enable(&ops(), "acme", "nothing", None).await.unwrap_err().code(), "unknown_plugin");
+    assert_eq!(
+        p.operator
+            .enable(&ops(), "nobody", "stripe", None)
+            .await
+            .unwrap_err()
+            .code(),
+        "unknown_tenant"
+    );
+    assert_eq!(
+        p.operator
+            .enable(&ops(), "acme", "nothing", None)
+            .await
+            .unwrap_err()
+            .code(),
+        "unknown_plugin"
+    );
     // Nothing refused was stored.
     assert_eq!(p.operator.tenants_using("kitchen").await.unwrap(), 0);
 }
@@ -161,7 +203,11 @@ async fn enabling_drives_the_tenant_runtime_and_disabling_withdraws_it() {
     let p = platform().await;
     let change = p.operator.enable(&ops(), "acme", "stripe", None).await.unwrap();
     assert!(change.changed);
-    assert_eq!(change.enablement.version.as_ref().unwrap().to_string(), "2.0.0", "default-latest skips the pre-release");
+    assert_eq!(
+        change.enablement.version.as_ref().unwrap().to_string(),
+        "2.0.0",
+        "default-latest skips the pre-release"
+    );
     let acme = runtime(&p, "acme").await;
     assert!(acme.is_active("stripe").await);
     assert_eq!(acme.routes().len(), 1);
@@ -185,7 +231,10 @@ async fn enabling_drives_the_tenant_runtime_and_disabling_withdraws_it() {
     assert!(acme.routes().is_empty());
     acme.bus().emit(&ORDER_PAID, 1).await;
     assert_eq!(p.counters.paid.load(Ordering::SeqCst), 1);
-    assert!(!p.operator.disable(&ops(), "acme", "stripe").await.unwrap().changed, "disabling twice changes nothing");
+    assert!(
+        !p.operator.disable(&ops(), "acme", "stripe").await.unwrap().changed,
+        "disabling twice changes nothing"
+    );
     p.operator.enable(&ops(), "acme", "stripe", None).await.unwrap();
     assert_eq!(p.counters.migrations.load(Ordering::SeqCst), 2);
 
@@ -201,15 +250,44 @@ async fn pins_override_default_latest_until_cleared_and_reach_pre_releases() {
     let p = platform().await;
     p.operator.enable(&ops(), "acme", "stripe", None).await.unwrap();
     let acme = runtime(&p, "acme").await;
-    let pinned = p.operator.pin(&ops(), "acme", "stripe", "1.0.0".parse().unwrap()).await.unwrap();
+    let pinned = p
+        .operator
+        .pin(&ops(), "acme", "stripe", "1.0.0".parse().unwrap())
+        .await
+        .unwrap();
     assert_eq!(pinned.enablement.pin.as_ref().unwrap().to_string(), "1.0.0");
-    assert_eq!(acme.registry().await.get("stripe").unwrap().plugin.version().to_string(), "1.0.0");
+    assert_eq!(
+        acme.registry()
+            .await
+            .get("stripe")
+            .unwrap()
+            .plugin
+            .version()
+            .to_string(),
+        "1.0.0"
+    );
     assert!(acme.is_active("stripe").await);
 
     // A pre-release is only reachable by pin.
-    p.operator.pin(&ops(), "acme", "stripe", "2.1.0-beta.1".parse().unwrap()).await.unwrap();
-    assert_eq!(acme.registry().await.get("stripe").unwrap().plugin.version().to_string(), "2.1.0-beta.1");
-    let refused = p.operator.pin(&ops(), "acme", "stripe", "3.0.0".parse().unwrap()).await.unwrap_err();
+    p.operator
+        .pin(&ops(), "acme", "stripe", "2.1.0-beta.1".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        acme.registry()
+            .await
+            .get("stripe")
+            .unwrap()
+            .plugin
+            .version()
+            .to_string(),
+        "2.1.0-beta.1"
+    );
+    let refused = p
+        .operator
+        .pin(&ops(), "acme", "stripe", "3.0.0".parse().unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(refused.code(), "version_not_found");
 
     let list = p.operator.tenant_plugins(&ops(), "acme").await.unwrap();
@@ -217,7 +295,16 @@ async fn pins_override_default_latest_until_cleared_and_reach_pre_releases() {
     assert_eq!(stripe.pin.as_ref().unwrap().to_string(), "2.1.0-beta.1");
 
     p.operator.clear_pin(&ops(), "acme", "stripe").await.unwrap();
-    assert_eq!(acme.registry().await.get("stripe").unwrap().plugin.version().to_string(), "2.0.0");
+    assert_eq!(
+        acme.registry()
+            .await
+            .get("stripe")
+            .unwrap()
+            .plugin
+            .version()
+            .to_string(),
+        "2.0.0"
+    );
     assert!(!p.operator.clear_pin(&ops(), "acme", "stripe").await.unwrap().changed);
 }
 
@@ -249,8 +336,20 @@ async fn deprecation_yields_banners_and_can_close_the_door_to_new_tenants() {
     assert!(row.deprecated.is_some());
 
     // A deprecated version is never default-latest again.
-    p.operator.deprecate_version(&ops(), "stripe", &"2.0.0".parse().unwrap()).await.unwrap();
-    assert_eq!(p.operator.catalog_row(&ops(), "stripe").await.unwrap().version.unwrap().to_string(), "1.0.0");
+    p.operator
+        .deprecate_version(&ops(), "stripe", &"2.0.0".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        p.operator
+            .catalog_row(&ops(), "stripe")
+            .await
+            .unwrap()
+            .version
+            .unwrap()
+            .to_string(),
+        "1.0.0"
+    );
 }
 
 #[tokio::test]
@@ -259,26 +358,63 @@ async fn removal_is_refused_while_in_use_and_leaves_a_tombstone() {
     p.operator.enable(&ops(), "acme", "stripe", None).await.unwrap();
     p.operator.enable(&ops(), "globex", "stripe", None).await.unwrap();
     let refused = p.operator.remove(&ops(), "stripe").await.unwrap_err();
-    assert_eq!((refused.code(), refused.status()), ("forbidden", 403), "only owners remove");
+    assert_eq!(
+        (refused.code(), refused.status()),
+        ("forbidden", 403),
+        "only owners remove"
+    );
     let refused = p.operator.remove(&owner(), "stripe").await.unwrap_err();
-    let OperatorError::InUse { count, tenants, .. } = &refused else { panic!("{refused}") };
-    assert_eq!((*count, tenants.as_slice()), (2, ["acme".to_owned(), "globex".to_owned()].as_slice()));
+    let OperatorError::InUse { count, tenants, .. } = &refused else {
+        panic!("{refused}")
+    };
+    assert_eq!(
+        (*count, tenants.as_slice()),
+        (2, ["acme".to_owned(), "globex".to_owned()].as_slice())
+    );
     assert_eq!(refused.status(), 409);
 
     p.operator.disable(&ops(), "acme", "stripe").await.unwrap();
     p.operator.disable(&ops(), "globex", "stripe").await.unwrap();
     p.operator.remove(&owner(), "stripe").await.unwrap();
-    assert!(p.operator.catalog(&ops()).await.unwrap().iter().all(|r| r.id.as_str() != "stripe"));
-    assert_eq!(p.operator.enable(&ops(), "acme", "stripe", None).await.unwrap_err().code(), "unknown_plugin");
+    assert!(
+        p.operator
+            .catalog(&ops())
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.id.as_str() != "stripe")
+    );
+    assert_eq!(
+        p.operator
+            .enable(&ops(), "acme", "stripe", None)
+            .await
+            .unwrap_err()
+            .code(),
+        "unknown_plugin"
+    );
     // The tombstone keeps the id and versions: registering them again is refused.
-    let again = p.operator.register_plugin(&owner(), Name::parse("stripe").unwrap(), PluginSpec::new(CatalogSource::BuiltIn, "x")).await;
+    let again = p
+        .operator
+        .register_plugin(
+            &owner(),
+            Name::parse("stripe").unwrap(),
+            PluginSpec::new(CatalogSource::BuiltIn, "x"),
+        )
+        .await;
     assert_eq!(again.unwrap_err().code(), "already_exists");
 }
 
 #[tokio::test]
 async fn versions_are_never_reused_and_downgrades_need_a_backport() {
     let p = platform().await;
-    let manifest = |v: &str| PluginDef::builder("stripe").version(v).build().unwrap().manifest().clone();
+    let manifest = |v: &str| {
+        PluginDef::builder("stripe")
+            .version(v)
+            .build()
+            .unwrap()
+            .manifest()
+            .clone()
+    };
     let release = |v: &str| Release {
         plugin: Name::parse("stripe").unwrap(),
         version: v.parse().unwrap(),
@@ -291,13 +427,31 @@ async fn versions_are_never_reused_and_downgrades_need_a_backport() {
         removed: false,
         published_at: Timestamp::EPOCH,
     };
-    assert_eq!(p.operator.add_release(&ops(), release("2.0.0"), false).await.unwrap_err().code(), "version_exists");
-    let lower = p.operator.add_release(&ops(), release("1.5.0"), false).await.unwrap_err();
+    assert_eq!(
+        p.operator
+            .add_release(&ops(), release("2.0.0"), false)
+            .await
+            .unwrap_err()
+            .code(),
+        "version_exists"
+    );
+    let lower = p
+        .operator
+        .add_release(&ops(), release("1.5.0"), false)
+        .await
+        .unwrap_err();
     assert!(lower.to_string().contains("backport"), "{lower}");
     p.operator.add_release(&ops(), release("1.5.0"), true).await.unwrap();
     // A built-in whose manifest changed under the same version is refused.
-    let changed = PluginDef::builder("stripe").version("1.0.0").description("changed").build().unwrap();
-    let refused = p.operator.register_builtin(&owner(), &changed, PluginSpec::new(CatalogSource::BuiltIn, "zelavis")).await;
+    let changed = PluginDef::builder("stripe")
+        .version("1.0.0")
+        .description("changed")
+        .build()
+        .unwrap();
+    let refused = p
+        .operator
+        .register_builtin(&owner(), &changed, PluginSpec::new(CatalogSource::BuiltIn, "zelavis"))
+        .await;
     assert_eq!(refused.unwrap_err().code(), "version_exists");
 }
 
@@ -306,12 +460,30 @@ async fn the_kill_switch_takes_a_plugin_down_everywhere_and_back() {
     let p = platform().await;
     p.operator.enable(&ops(), "acme", "stripe", None).await.unwrap();
     p.operator.enable(&ops(), "globex", "stripe", None).await.unwrap();
-    assert_eq!(p.operator.kill_switch(&ops(), "stripe", Some("leaks card data".into())).await.unwrap_err().code(), "forbidden");
-    let touched = p.operator.kill_switch(&owner(), "stripe", Some("leaks card data".into())).await.unwrap();
+    assert_eq!(
+        p.operator
+            .kill_switch(&ops(), "stripe", Some("leaks card data".into()))
+            .await
+            .unwrap_err()
+            .code(),
+        "forbidden"
+    );
+    let touched = p
+        .operator
+        .kill_switch(&owner(), "stripe", Some("leaks card data".into()))
+        .await
+        .unwrap();
     assert_eq!(touched.len(), 2);
     assert!(!runtime(&p, "acme").await.is_active("stripe").await);
     assert!(!runtime(&p, "globex").await.is_active("stripe").await);
-    assert_eq!(p.operator.enable(&ops(), "initech", "stripe", None).await.unwrap_err().code(), "killed");
+    assert_eq!(
+        p.operator
+            .enable(&ops(), "initech", "stripe", None)
+            .await
+            .unwrap_err()
+            .code(),
+        "killed"
+    );
     p.operator.kill_switch(&owner(), "stripe", None).await.unwrap();
     assert!(runtime(&p, "acme").await.is_active("stripe").await);
 }
@@ -321,29 +493,60 @@ async fn settings_are_validated_merged_and_redacted() {
     let p = platform().await;
     let bad = p
         .operator
-        .set_settings(&ops(), "acme", "stripe", json!({"mode": "staging", "colour": 1}).as_object().unwrap().clone())
+        .set_settings(
+            &ops(),
+            "acme",
+            "stripe",
+            json!({"mode": "staging", "colour": 1}).as_object().unwrap().clone(),
+        )
         .await
         .unwrap_err();
-    let OperatorError::InvalidSettings { problems, .. } = &bad else { panic!("{bad}") };
+    let OperatorError::InvalidSettings { problems, .. } = &bad else {
+        panic!("{bad}")
+    };
     let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
     assert_eq!(paths, ["$.api_key", "$.mode", "$.\"colour\""]);
     assert_eq!(bad.status(), 422);
-    assert!(p.operator.settings(&ops(), "acme", "stripe").await.unwrap().get("api_key").is_none(), "nothing was saved");
+    assert!(
+        p.operator
+            .settings(&ops(), "acme", "stripe")
+            .await
+            .unwrap()
+            .get("api_key")
+            .is_none(),
+        "nothing was saved"
+    );
 
     let saved = p
         .operator
-        .set_settings(&ops(), "acme", "stripe", json!({"api_key": "sk_live_1"}).as_object().unwrap().clone())
+        .set_settings(
+            &ops(),
+            "acme",
+            "stripe",
+            json!({"api_key": "sk_live_1"}).as_object().unwrap().clone(),
+        )
         .await
         .unwrap();
     assert_eq!(saved["api_key"], json!(REDACTED));
     assert_eq!(saved["mode"], json!("test"), "defaults merge on read");
     // The form sends the redacted value back: the secret is kept.
     p.operator
-        .set_settings(&ops(), "acme", "stripe", json!({"api_key": REDACTED, "mode": "live"}).as_object().unwrap().clone())
+        .set_settings(
+            &ops(),
+            "acme",
+            "stripe",
+            json!({"api_key": REDACTED, "mode": "live"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        )
         .await
         .unwrap();
     let clear = p.operator.plugin_settings("acme", "stripe").await.unwrap();
-    assert_eq!((clear["api_key"].clone(), clear["mode"].clone()), (json!("sk_live_1"), json!("live")));
+    assert_eq!(
+        (clear["api_key"].clone(), clear["mode"].clone()),
+        (json!("sk_live_1"), json!("live"))
+    );
     // The audit log never holds the secret.
     let events = p.operator.audit(&ops(), 0, usize::MAX).await.unwrap();
     assert!(events.iter().all(|e| !e.body.contains("sk_live_1")));
@@ -353,7 +556,10 @@ async fn settings_are_validated_merged_and_redacted() {
 async fn health_collects_setup_failures_across_tenants() {
     let p = platform().await;
     let change = p.operator.enable(&ops(), "acme", "flaky", None).await.unwrap();
-    assert!(matches!(change.report.unwrap().outcome("flaky"), Some(Outcome::Failed { .. })));
+    assert!(matches!(
+        change.report.unwrap().outcome("flaky"),
+        Some(Outcome::Failed { .. })
+    ));
     let health = p.operator.health(&ops()).await.unwrap();
     let flaky = health.iter().find(|h| h.plugin.as_str() == "flaky").unwrap();
     assert_eq!(flaky.setup_failures, 1);
@@ -366,15 +572,31 @@ async fn health_collects_setup_failures_across_tenants() {
 async fn every_action_is_audited_in_an_unbroken_chain_and_viewers_only_read() {
     let p = platform().await;
     let viewer = Actor::new("auditor@example.com", Role::Viewer);
-    assert_eq!(p.operator.enable(&viewer, "acme", "stripe", None).await.unwrap_err().code(), "forbidden");
+    assert_eq!(
+        p.operator
+            .enable(&viewer, "acme", "stripe", None)
+            .await
+            .unwrap_err()
+            .code(),
+        "forbidden"
+    );
     p.operator.enable(&ops(), "acme", "stripe", None).await.unwrap();
-    p.operator.pin(&ops(), "acme", "stripe", "1.0.0".parse().unwrap()).await.unwrap();
+    p.operator
+        .pin(&ops(), "acme", "stripe", "1.0.0".parse().unwrap())
+        .await
+        .unwrap();
     p.operator.disable(&ops(), "acme", "stripe").await.unwrap();
     let events = p.operator.audit(&viewer, 0, usize::MAX).await.unwrap();
     let actions: Vec<String> = events.iter().map(|e| e.entry().unwrap().action).collect();
-    assert!(actions.ends_with(&["tenant.enable".into(), "tenant.pin".into(), "tenant.disable".into()]), "{actions:?}");
+    assert!(
+        actions.ends_with(&["tenant.enable".into(), "tenant.pin".into(), "tenant.disable".into()]),
+        "{actions:?}"
+    );
     let last = events.last().unwrap().entry().unwrap();
-    assert_eq!((last.actor.as_str(), last.target.as_str()), ("ops@example.com", "tenant:acme plugin:stripe"));
+    assert_eq!(
+        (last.actor.as_str(), last.target.as_str()),
+        ("ops@example.com", "tenant:acme plugin:stripe")
+    );
     assert!(last.before.is_some() && last.after.is_some());
     let verified = p.operator.verify_audit(&viewer).await.unwrap().unwrap();
     assert_eq!(verified.events, events.len() as u64);
@@ -396,7 +618,10 @@ async fn two_operators_acting_at_once_lose_nothing() {
     let b = async {
         for i in 0..10 {
             let version = if i % 2 == 0 { "1.0.0" } else { "2.0.0" };
-            second.pin(&ops(), "acme", "stripe", version.parse().unwrap()).await.unwrap();
+            second
+                .pin(&ops(), "acme", "stripe", version.parse().unwrap())
+                .await
+                .unwrap();
         }
     };
     futures::join!(a, b);
@@ -406,7 +631,10 @@ async fn two_operators_acting_at_once_lose_nothing() {
     assert_eq!(stripe.pin.as_ref().unwrap().to_string(), "2.0.0", "the last pin holds");
     let events = p.operator.audit(&ops(), 0, usize::MAX).await.unwrap();
     let count = |action: &str| events.iter().filter(|e| e.entry().unwrap().action == action).count();
-    assert_eq!((count("tenant.enable"), count("tenant.disable"), count("tenant.pin")), (10, 10, 10));
+    assert_eq!(
+        (count("tenant.enable"), count("tenant.disable"), count("tenant.pin")),
+        (10, 10, 10)
+    );
     assert!(p.operator.verify_audit(&ops()).await.unwrap().is_ok());
 }
 
@@ -414,20 +642,39 @@ async fn two_operators_acting_at_once_lose_nothing() {
 async fn a_restarted_host_brings_every_tenant_back_to_its_grants() {
     let p = platform().await;
     p.operator.enable(&ops(), "acme", "stripe", None).await.unwrap();
-    p.operator.pin(&ops(), "acme", "stripe", "1.0.0".parse().unwrap()).await.unwrap();
+    p.operator
+        .pin(&ops(), "acme", "stripe", "1.0.0".parse().unwrap())
+        .await
+        .unwrap();
     p.operator.enable(&ops(), "globex", "reports", None).await.unwrap();
     let migrations = p.counters.migrations.load(Ordering::SeqCst);
 
     // A new process on the same stores: the runtimes start empty and sync from the operator store.
     let restarted = platform_on(p.store.clone(), p.registry_store.clone(), p.counters.clone()).await;
     let report = restarted.operator.sync_tenant("acme").await.unwrap();
-    assert_eq!(report.applied, [(Name::parse("stripe").unwrap(), "1.0.0".parse().unwrap())]);
+    assert_eq!(
+        report.applied,
+        [(Name::parse("stripe").unwrap(), "1.0.0".parse().unwrap())]
+    );
     let acme = runtime(&restarted, "acme").await;
     assert!(acme.is_active("stripe").await);
-    assert_eq!(acme.registry().await.get("stripe").unwrap().plugin.version().to_string(), "1.0.0");
+    assert_eq!(
+        acme.registry()
+            .await
+            .get("stripe")
+            .unwrap()
+            .plugin
+            .version()
+            .to_string(),
+        "1.0.0"
+    );
     restarted.operator.sync_tenant("globex").await.unwrap();
     assert!(runtime(&restarted, "globex").await.is_active("reports").await);
-    assert_eq!(p.counters.migrations.load(Ordering::SeqCst), migrations, "migrations are not run again");
+    assert_eq!(
+        p.counters.migrations.load(Ordering::SeqCst),
+        migrations,
+        "migrations are not run again"
+    );
 }
 
 #[tokio::test]
@@ -437,15 +684,52 @@ async fn another_hosts_decision_reaches_this_hosts_runtimes_on_sync() {
     let b = platform_on(a.store.clone(), a.registry_store.clone(), a.counters.clone()).await;
     b.operator.enable(&ops(), "acme", "stripe", None).await.unwrap();
     let on_b = runtime(&b, "acme").await;
-    assert_eq!(on_b.registry().await.get("stripe").unwrap().plugin.version().to_string(), "2.0.0");
+    assert_eq!(
+        on_b.registry()
+            .await
+            .get("stripe")
+            .unwrap()
+            .plugin
+            .version()
+            .to_string(),
+        "2.0.0"
+    );
 
-    a.operator.pin(&ops(), "acme", "stripe", "1.0.0".parse().unwrap()).await.unwrap();
-    assert_eq!(on_b.registry().await.get("stripe").unwrap().plugin.version().to_string(), "2.0.0", "not yet");
+    a.operator
+        .pin(&ops(), "acme", "stripe", "1.0.0".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        on_b.registry()
+            .await
+            .get("stripe")
+            .unwrap()
+            .plugin
+            .version()
+            .to_string(),
+        "2.0.0",
+        "not yet"
+    );
     let synced = b.operator.sync_running().await.unwrap();
-    assert_eq!(synced[0].1.applied, [(Name::parse("stripe").unwrap(), "1.0.0".parse().unwrap())]);
-    assert_eq!(on_b.registry().await.get("stripe").unwrap().plugin.version().to_string(), "1.0.0");
+    assert_eq!(
+        synced[0].1.applied,
+        [(Name::parse("stripe").unwrap(), "1.0.0".parse().unwrap())]
+    );
+    assert_eq!(
+        on_b.registry()
+            .await
+            .get("stripe")
+            .unwrap()
+            .plugin
+            .version()
+            .to_string(),
+        "1.0.0"
+    );
 
-    a.operator.kill_switch(&owner(), "stripe", Some("incident".into())).await.unwrap();
+    a.operator
+        .kill_switch(&owner(), "stripe", Some("incident".into()))
+        .await
+        .unwrap();
     b.operator.sync_running().await.unwrap();
     assert!(!on_b.is_active("stripe").await);
     // Nothing changed: a second sync does nothing.

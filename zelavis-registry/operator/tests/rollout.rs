@@ -2,8 +2,7 @@
 //! version reuse and downgrade), a rollout driven by a scripted monitor down the promote, rollback and
 //! inconclusive paths, a restart in every state, and two operators acting on one rollout at once.
 
-#[path = "../../wasm/tests/support/mod.rs"]
-mod guest;
+mod support;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -11,43 +10,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ed25519_dalek::SigningKey;
 use futures::FutureExt as _;
-use serde_json::json;
-use zelavis_operator::bundle::{BundleContents, pack};
+use support::bundle::{PLUGIN, bundle, sign};
 use zelavis_operator::keyring::generate_signing_key;
 use zelavis_operator::prelude::*;
 use zelavis_operator::wasm::WasmSandbox;
 use zelavis_registry::runtime::Runtime;
 use zelavis_registry::store::memory::MemoryStore;
 use zelavis_wasm::WasmLoader;
-
-const PLUGIN: &str = "acme-pay";
-
-fn manifest(version: &str) -> serde_json::Value {
-    guest::plugin(PLUGIN, version, json!({ "permissions": ["routes.register"] }))
-}
-
-/// A wasm plugin whose route `GET /status` answers its version (or 500 when `failing`).
-fn module(version: &str, failing: bool) -> Vec<u8> {
-    let guest_manifest = guest::guest_manifest(manifest(version), &[], &[], &[("GET", "/status")], &[]);
-    let status = if failing { 500 } else { 200 };
-    let route = json!({ "status": status, "body": version }).to_string();
-    let (body, extra) = guest::by_kind(&[(2, &route)]);
-    guest::module(&guest_manifest, "", &body, &extra)
-}
-
-fn bundle(version: &str, failing: bool) -> Vec<u8> {
-    pack(&BundleContents {
-        manifest: serde_json::to_vec(&manifest(version)).unwrap(),
-        module: module(version, failing),
-        assets: std::collections::BTreeMap::new(),
-    })
-    .unwrap()
-}
-
-fn sign(bytes: &[u8], key: &SigningKey, kid: &str, at: Timestamp) -> SignedRelease {
-    let bundle = Bundle::read(bytes, &BundleLimits::default()).unwrap();
-    ReleaseRecord::for_bundle(&bundle, "Acme Payments", kid, at).unwrap().sign(key)
-}
 
 fn ops() -> Actor {
     Actor::new("ops@example.com", Role::Operator)
@@ -56,8 +25,11 @@ fn ops() -> Actor {
 /// A monitor answering scripted windows, in order.
 struct Scripted(Mutex<Vec<WindowCounts>>);
 
+/// One scripted window: the canary's requests and errors, then the baseline's.
+type Window = ((u64, u64), (u64, u64));
+
 impl Scripted {
-    fn new(windows: &[((u64, u64), (u64, u64))]) -> Self {
+    fn new(windows: &[Window]) -> Self {
         Self(Mutex::new(
             windows
                 .iter()
@@ -74,7 +46,13 @@ impl Scripted {
 #[async_trait]
 impl HealthMonitor for Scripted {
     async fn window(&self, _: &WindowQuery) -> Result<WindowReading, OperatorError> {
-        Ok(self.0.lock().unwrap().pop().expect("the script has a window left").into())
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .pop()
+            .expect("the script has a window left")
+            .into())
     }
 }
 
@@ -119,7 +97,11 @@ const T0: i64 = 1_780_000_000_000;
 fn platform() -> Platform {
     let key = generate_signing_key().unwrap();
     let mut keyring = Keyring::new();
-    keyring.insert(KeyEntry::new("acme-2026", key.verifying_key(), Timestamp::from_millis(T0 - 86_400_000)));
+    keyring.insert(KeyEntry::new(
+        "acme-2026",
+        key.verifying_key(),
+        Timestamp::from_millis(T0 - 86_400_000),
+    ));
     let clock = ManualClock::at(Timestamp::from_millis(T0));
     let cache = tempfile::tempdir().unwrap();
     let store = MemoryOperatorStore::new();
@@ -182,15 +164,27 @@ impl Platform {
         self
     }
 
-    async fn publish(&self, version: &str) -> Result<Rollout, OperatorError> {
-        let bytes = bundle(version, false);
+    /// The bundle of `version`, and its release signed with the platform's key now.
+    fn signed(&self, version: &str, failing: bool) -> (Vec<u8>, SignedRelease) {
+        let bytes = bundle(version, failing);
         let signed = sign(&bytes, &self.key, "acme-2026", self.clock.now());
-        self.operator.publish(&ops(), "acme", &bytes, &signed, PublishOptions::default()).await
+        (bytes, signed)
+    }
+
+    async fn publish(&self, version: &str) -> Result<Rollout, OperatorError> {
+        let (bytes, signed) = self.signed(version, false);
+        self.operator
+            .publish(&ops(), "acme", &bytes, &signed, PublishOptions::default())
+            .await
     }
 
     async fn status(&self, runtime: &Runtime) -> String {
         let response = runtime
-            .call_route(&http::Method::GET, "/zelavis/api/v1/plugins/acme-pay/status", http::Request::new(Vec::new()))
+            .call_route(
+                &http::Method::GET,
+                "/zelavis/api/v1/plugins/acme-pay/status",
+                http::Request::new(Vec::new()),
+            )
             .await
             .unwrap();
         String::from_utf8(response.into_body()).unwrap()
@@ -207,7 +201,10 @@ impl Platform {
 
     async fn promoted(&self, version: &str) {
         let v = version.parse().unwrap();
-        self.operator.start_canary(&ops(), PLUGIN, &v, &[Name::parse("acme").unwrap()]).await.unwrap();
+        self.operator
+            .start_canary(&ops(), PLUGIN, &v, &[Name::parse("acme").unwrap()])
+            .await
+            .unwrap();
         self.wait();
         self.operator.promote(&ops(), PLUGIN, &v, "looks good").await.unwrap();
     }
@@ -220,13 +217,24 @@ fn v(text: &str) -> semver::Version {
 #[tokio::test]
 async fn publishing_needs_the_license_feature_and_stores_nothing_without_it() {
     let p = platform();
-    let bytes = bundle("1.0.0", false);
-    let signed = sign(&bytes, &p.key, "acme-2026", p.clock.now());
-    let refused = p.operator.publish(&ops(), "globex", &bytes, &signed, PublishOptions::default()).await.unwrap_err();
+    let (bytes, signed) = p.signed("1.0.0", false);
+    let refused = p
+        .operator
+        .publish(&ops(), "globex", &bytes, &signed, PublishOptions::default())
+        .await
+        .unwrap_err();
     assert_eq!((refused.code(), refused.status()), ("feature_denied", 403));
     assert!(p.operator.rollouts(&ops(), false).await.unwrap().is_empty());
     assert!(p.operator.releases(PLUGIN).await.unwrap().is_empty());
-    assert!(p.store.query(&zelavis_operator::store::Query::All(zelavis_operator::store::Kind::Bundle)).await.unwrap().is_empty());
+    assert!(
+        p.store
+            .query(&zelavis_operator::store::Query::All(
+                zelavis_operator::store::Kind::Bundle
+            ))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -236,13 +244,25 @@ async fn every_signature_and_bundle_refusal_has_its_own_code() {
     let now = p.clock.now();
     let publish = |bytes: Vec<u8>, signed: SignedRelease| {
         let operator = p.operator.clone();
-        async move { operator.publish(&ops(), "acme", &bytes, &signed, PublishOptions::default()).await.unwrap_err().code() }
+        async move {
+            operator
+                .publish(&ops(), "acme", &bytes, &signed, PublishOptions::default())
+                .await
+                .unwrap_err()
+                .code()
+        }
     };
     // Unknown kid.
     let stranger = generate_signing_key().unwrap();
-    assert_eq!(publish(bytes.clone(), sign(&bytes, &stranger, "stranger", now)).await, "unknown_kid");
+    assert_eq!(
+        publish(bytes.clone(), sign(&bytes, &stranger, "stranger", now)).await,
+        "unknown_kid"
+    );
     // Signed by another key under our kid.
-    assert_eq!(publish(bytes.clone(), sign(&bytes, &stranger, "acme-2026", now)).await, "tampered_record");
+    assert_eq!(
+        publish(bytes.clone(), sign(&bytes, &stranger, "acme-2026", now)).await,
+        "tampered_record"
+    );
     // A tampered record.
     let mut signed = sign(&bytes, &p.key, "acme-2026", now);
     signed.record.publisher = "Mallory".into();
@@ -255,17 +275,40 @@ async fn every_signature_and_bundle_refusal_has_its_own_code() {
         assert_eq!(publish(tampered, signed.clone()).await, "tampered_bundle", "byte {at}");
     }
     // Published in the future, or before the key's window.
-    assert_eq!(publish(bytes.clone(), sign(&bytes, &p.key, "acme-2026", now.add_secs(3600))).await, "published_in_future");
-    assert_eq!(publish(bytes.clone(), sign(&bytes, &p.key, "acme-2026", Timestamp::from_millis(T0 - 2 * 86_400_000))).await, "key_not_valid");
+    assert_eq!(
+        publish(bytes.clone(), sign(&bytes, &p.key, "acme-2026", now.add_secs(3600))).await,
+        "published_in_future"
+    );
+    assert_eq!(
+        publish(
+            bytes.clone(),
+            sign(&bytes, &p.key, "acme-2026", Timestamp::from_millis(T0 - 2 * 86_400_000))
+        )
+        .await,
+        "key_not_valid"
+    );
     // A revoked key is refused even for releases signed before it was revoked.
     let mut revoked = p.keyring.clone();
     revoked.revoke("acme-2026", now).unwrap();
-    let operator = Operator::builder(p.store.clone()).clock(p.clock.clone()).keyring(revoked).licenses(
-        FixedLicenses::new().grant("acme", License { features: vec![MARKETPLACE_PUBLISHER.into()], ..License::default() }),
-    );
+    let operator = Operator::builder(p.store.clone())
+        .clock(p.clock.clone())
+        .keyring(revoked)
+        .licenses(FixedLicenses::new().grant(
+            "acme",
+            License {
+                features: vec![MARKETPLACE_PUBLISHER.into()],
+                ..License::default()
+            },
+        ));
     let refused = operator
         .build()
-        .publish(&ops(), "acme", &bytes, &sign(&bytes, &p.key, "acme-2026", now.add_secs(-60)), PublishOptions::default())
+        .publish(
+            &ops(),
+            "acme",
+            &bytes,
+            &sign(&bytes, &p.key, "acme-2026", now.add_secs(-60)),
+            PublishOptions::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(refused.code(), "revoked_key");
@@ -278,13 +321,17 @@ async fn every_signature_and_bundle_refusal_has_its_own_code() {
     p.publish("2.0.0").await.unwrap();
     let lower = p.publish("1.5.0").await.unwrap_err();
     assert!(lower.to_string().contains("backport"), "{lower}");
-    let bytes = bundle("1.5.0", false);
-    let signed = sign(&bytes, &p.key, "acme-2026", p.clock.now());
+    let (bytes, signed) = p.signed("1.5.0", false);
     let backport = PublishOptions {
         backport: true,
         ..PublishOptions::default()
     };
-    assert!(p.operator.publish(&ops(), "acme", &bytes, &signed, backport).await.is_ok());
+    assert!(
+        p.operator
+            .publish(&ops(), "acme", &bytes, &signed, backport)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -294,16 +341,37 @@ async fn the_smoke_test_records_figures_and_a_failing_route_fails_the_rollout() 
     assert_eq!(rollout.state, RolloutState::SmokeTested, "{:?}", rollout.history);
     let smoke = rollout.smoke.unwrap();
     assert!(smoke.passed, "{smoke:?}");
-    assert!(smoke.checks.iter().any(|c| c.contains("route GET") && c.contains("200")), "{:?}", smoke.checks);
+    assert!(
+        smoke
+            .checks
+            .iter()
+            .any(|c| c.contains("route GET") && c.contains("200")),
+        "{:?}",
+        smoke.checks
+    );
     assert!(smoke.fuel_total > 0 && smoke.memory_peak_bytes >= 65_536, "{smoke:?}");
     let states: Vec<RolloutState> = rollout.history.iter().map(|t| t.to).collect();
-    assert_eq!(states, [RolloutState::Uploaded, RolloutState::Verified, RolloutState::SmokeTested]);
+    assert_eq!(
+        states,
+        [
+            RolloutState::Uploaded,
+            RolloutState::Verified,
+            RolloutState::SmokeTested
+        ]
+    );
 
-    let bytes = bundle("1.1.0", true);
-    let signed = sign(&bytes, &p.key, "acme-2026", p.clock.now());
-    let failed = p.operator.publish(&ops(), "acme", &bytes, &signed, PublishOptions::default()).await.unwrap();
+    let (bytes, signed) = p.signed("1.1.0", true);
+    let failed = p
+        .operator
+        .publish(&ops(), "acme", &bytes, &signed, PublishOptions::default())
+        .await
+        .unwrap();
     assert_eq!(failed.state, RolloutState::Failed);
-    assert!(failed.history.last().unwrap().reason.contains("answered 500"), "{:?}", failed.history);
+    assert!(
+        failed.history.last().unwrap().reason.contains("answered 500"),
+        "{:?}",
+        failed.history
+    );
 }
 
 #[tokio::test]
@@ -317,25 +385,51 @@ async fn the_promote_path_makes_the_version_default_latest_for_unpinned_tenants(
 
     p.publish("1.1.0").await.unwrap();
     let version = v("1.1.0");
-    assert_eq!(p.operator.catalog_row(&ops(), PLUGIN).await.unwrap().version, Some(v("1.0.0")), "a staged release is not default");
-    let canary = p.operator.start_canary(&ops(), PLUGIN, &version, &[Name::parse("acme").unwrap()]).await.unwrap();
+    assert_eq!(
+        p.operator.catalog_row(&ops(), PLUGIN).await.unwrap().version,
+        Some(v("1.0.0")),
+        "a staged release is not default"
+    );
+    let canary = p
+        .operator
+        .start_canary(&ops(), PLUGIN, &version, &[Name::parse("acme").unwrap()])
+        .await
+        .unwrap();
     assert_eq!(canary.state, RolloutState::Canary);
-    assert_eq!(p.status(&p.runtime("acme").await).await, "1.1.0", "the canary runs the new version live");
+    assert_eq!(
+        p.status(&p.runtime("acme").await).await,
+        "1.1.0",
+        "the canary runs the new version live"
+    );
     assert_eq!(p.status(&p.runtime("globex").await).await, "1.0.0");
-    let refused = p.operator.start_canary(&ops(), PLUGIN, &version, &[Name::parse("globex").unwrap()]).await.unwrap_err();
+    let refused = p
+        .operator
+        .start_canary(&ops(), PLUGIN, &version, &[Name::parse("globex").unwrap()])
+        .await
+        .unwrap_err();
     assert_eq!(refused.status(), 409);
 
     // Two healthy windows, then the wait is over.
     let monitor = Scripted::new(&[((1000, 2), (5000, 10)), ((1000, 1), (5000, 12))]);
     p.clock.advance(Duration::from_secs(2 * 3600));
     let judged = p.operator.judge_rollout(PLUGIN, &version, &monitor).await.unwrap();
-    assert_eq!(judged.windows.iter().map(|w| w.verdict).collect::<Vec<_>>(), [Verdict::Pass, Verdict::Pass]);
-    let early = p.operator.promote(&ops(), PLUGIN, &version, "ship it").await.unwrap_err();
+    assert_eq!(
+        judged.windows.iter().map(|w| w.verdict).collect::<Vec<_>>(),
+        [Verdict::Pass, Verdict::Pass]
+    );
+    let early = p
+        .operator
+        .promote(&ops(), PLUGIN, &version, "ship it")
+        .await
+        .unwrap_err();
     assert!(early.to_string().contains("wait"), "{early}");
     p.wait();
     let promoted = p.operator.promote(&ops(), PLUGIN, &version, "ship it").await.unwrap();
     assert_eq!(promoted.state, RolloutState::Promoted);
-    assert_eq!(p.operator.catalog_row(&ops(), PLUGIN).await.unwrap().version, Some(version.clone()));
+    assert_eq!(
+        p.operator.catalog_row(&ops(), PLUGIN).await.unwrap().version,
+        Some(version.clone())
+    );
     // Every tenant without a pin moved; the canary's pin is gone.
     assert_eq!(p.status(&p.runtime("globex").await).await, "1.1.0");
     let acme = p.operator.tenant_plugins(&ops(), "acme").await.unwrap();
@@ -351,7 +445,10 @@ async fn consecutive_breaches_roll_back_by_themselves_with_the_evidence() {
     p.operator.enable(&ops(), "acme", PLUGIN, None).await.unwrap();
     p.publish("1.1.0").await.unwrap();
     let version = v("1.1.0");
-    p.operator.start_canary(&ops(), PLUGIN, &version, &[Name::parse("acme").unwrap()]).await.unwrap();
+    p.operator
+        .start_canary(&ops(), PLUGIN, &version, &[Name::parse("acme").unwrap()])
+        .await
+        .unwrap();
     assert_eq!(p.status(&p.runtime("acme").await).await, "1.1.0");
     // A breach, a pass (the count starts again), then three breaches in a row.
     let monitor = Scripted::new(&[
@@ -368,12 +465,29 @@ async fn consecutive_breaches_roll_back_by_themselves_with_the_evidence() {
     let last = rolled.history.last().unwrap();
     assert_eq!(last.actor, "system:rollout-judge");
     assert!(last.reason.contains("3 breaching windows"), "{}", last.reason);
-    assert_eq!(p.status(&p.runtime("acme").await).await, "1.0.0", "the canary is back on the previous version");
+    assert_eq!(
+        p.status(&p.runtime("acme").await).await,
+        "1.0.0",
+        "the canary is back on the previous version"
+    );
     let events = p.operator.audit(&ops(), 0, usize::MAX).await.unwrap();
-    let rollback = events.iter().rev().find(|e| e.entry().unwrap().action == "rollout.rollback").unwrap().entry().unwrap();
-    assert_eq!(rollback.after.unwrap()["windows"].as_array().unwrap().len(), 3, "the breaching windows are the evidence");
+    let rollback = events
+        .iter()
+        .rev()
+        .find(|e| e.entry().unwrap().action == "rollout.rollback")
+        .unwrap()
+        .entry()
+        .unwrap();
+    assert_eq!(
+        rollback.after.unwrap()["windows"].as_array().unwrap().len(),
+        3,
+        "the breaching windows are the evidence"
+    );
     // The version stays staged, never default.
-    assert_eq!(p.operator.catalog_row(&ops(), PLUGIN).await.unwrap().version, Some(v("1.0.0")));
+    assert_eq!(
+        p.operator.catalog_row(&ops(), PLUGIN).await.unwrap().version,
+        Some(v("1.0.0"))
+    );
 }
 
 #[tokio::test]
@@ -381,66 +495,163 @@ async fn an_inconclusive_window_pauses_instead_of_passing() {
     let p = platform();
     p.publish("1.0.0").await.unwrap();
     let version = v("1.0.0");
-    p.operator.start_canary(&ops(), PLUGIN, &version, &[Name::parse("acme").unwrap()]).await.unwrap();
+    p.operator
+        .start_canary(&ops(), PLUGIN, &version, &[Name::parse("acme").unwrap()])
+        .await
+        .unwrap();
     let monitor = Scripted::new(&[((12, 6), (5000, 10)), ((1000, 1), (5000, 10))]);
     p.clock.advance(Duration::from_secs(3600));
     let paused = p.operator.judge_rollout(PLUGIN, &version, &monitor).await.unwrap();
     assert_eq!(paused.state, RolloutState::Paused);
     assert!(paused.history.last().unwrap().reason.contains("inconclusive"));
-    assert_eq!(p.operator.promote(&ops(), PLUGIN, &version, "x").await.unwrap_err().status(), 409);
-    let resumed = p.operator.resume(&ops(), PLUGIN, &version, "traffic is back").await.unwrap();
+    assert_eq!(
+        p.operator
+            .promote(&ops(), PLUGIN, &version, "x")
+            .await
+            .unwrap_err()
+            .status(),
+        409
+    );
+    let resumed = p
+        .operator
+        .resume(&ops(), PLUGIN, &version, "traffic is back")
+        .await
+        .unwrap();
     assert_eq!(resumed.state, RolloutState::Canary);
     p.clock.advance(Duration::from_secs(3600));
-    assert_eq!(p.operator.judge_rollout(PLUGIN, &version, &monitor).await.unwrap().windows.last().unwrap().verdict, Verdict::Pass);
+    assert_eq!(
+        p.operator
+            .judge_rollout(PLUGIN, &version, &monitor)
+            .await
+            .unwrap()
+            .windows
+            .last()
+            .unwrap()
+            .verdict,
+        Verdict::Pass
+    );
 }
 
 #[tokio::test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one scenario: a restart in every state, in the order a rollout reaches them"
+)]
 async fn a_restarted_host_finds_every_rollout_where_it_was() {
     let p = platform();
     // Killed while accepting the bundle: the rollout is Uploaded; a new host verifies and smoke-tests it.
     let stalled = operator(&p, true, false);
-    let bytes = bundle("1.0.0", false);
-    let signed = sign(&bytes, &p.key, "acme-2026", p.clock.now());
-    assert!(stalled.publish(&ops(), "acme", &bytes, &signed, PublishOptions::default()).now_or_never().is_none());
+    let (bytes, signed) = p.signed("1.0.0", false);
+    assert!(
+        stalled
+            .publish(&ops(), "acme", &bytes, &signed, PublishOptions::default())
+            .now_or_never()
+            .is_none()
+    );
     let restarted = operator(&p, false, false);
-    assert_eq!(restarted.rollout(&ops(), PLUGIN, &v("1.0.0")).await.unwrap().state, RolloutState::Uploaded);
-    assert_eq!(restarted.resume_rollout(&ops(), PLUGIN, &v("1.0.0")).await.unwrap().state, RolloutState::SmokeTested);
+    assert_eq!(
+        restarted.rollout(&ops(), PLUGIN, &v("1.0.0")).await.unwrap().state,
+        RolloutState::Uploaded
+    );
+    assert_eq!(
+        restarted
+            .resume_rollout(&ops(), PLUGIN, &v("1.0.0"))
+            .await
+            .unwrap()
+            .state,
+        RolloutState::SmokeTested
+    );
 
     // Killed during the smoke test: Verified, and the next host runs the smoke test.
     let stalled = operator(&p, false, true);
-    let bytes = bundle("1.1.0", false);
-    let signed = sign(&bytes, &p.key, "acme-2026", p.clock.now());
-    assert!(stalled.publish(&ops(), "acme", &bytes, &signed, PublishOptions::default()).now_or_never().is_none());
+    let (bytes, signed) = p.signed("1.1.0", false);
+    assert!(
+        stalled
+            .publish(&ops(), "acme", &bytes, &signed, PublishOptions::default())
+            .now_or_never()
+            .is_none()
+    );
     let restarted = operator(&p, false, false);
-    assert_eq!(restarted.rollout(&ops(), PLUGIN, &v("1.1.0")).await.unwrap().state, RolloutState::Verified);
-    assert_eq!(restarted.resume_rollout(&ops(), PLUGIN, &v("1.1.0")).await.unwrap().state, RolloutState::SmokeTested);
+    assert_eq!(
+        restarted.rollout(&ops(), PLUGIN, &v("1.1.0")).await.unwrap().state,
+        RolloutState::Verified
+    );
+    assert_eq!(
+        restarted
+            .resume_rollout(&ops(), PLUGIN, &v("1.1.0"))
+            .await
+            .unwrap()
+            .state,
+        RolloutState::SmokeTested
+    );
 
     // Canary, Paused, then Promoted, RolledBack and Failed: each survives a restart and goes on from there.
     let version = v("1.0.0");
-    restarted.start_canary(&ops(), PLUGIN, &version, &[Name::parse("acme").unwrap()]).await.unwrap();
+    restarted
+        .start_canary(&ops(), PLUGIN, &version, &[Name::parse("acme").unwrap()])
+        .await
+        .unwrap();
     let again = operator(&p, false, false);
-    assert_eq!(again.rollout(&ops(), PLUGIN, &version).await.unwrap().state, RolloutState::Canary);
+    assert_eq!(
+        again.rollout(&ops(), PLUGIN, &version).await.unwrap().state,
+        RolloutState::Canary
+    );
     again.pause(&ops(), PLUGIN, &version, "holiday freeze").await.unwrap();
     let again = operator(&p, false, false);
-    assert_eq!(again.rollout(&ops(), PLUGIN, &version).await.unwrap().state, RolloutState::Paused);
+    assert_eq!(
+        again.rollout(&ops(), PLUGIN, &version).await.unwrap().state,
+        RolloutState::Paused
+    );
     again.resume(&ops(), PLUGIN, &version, "freeze over").await.unwrap();
     p.wait();
     let again = operator(&p, false, false);
     again.promote(&ops(), PLUGIN, &version, "ship it").await.unwrap();
-    assert_eq!(operator(&p, false, false).rollout(&ops(), PLUGIN, &version).await.unwrap().state, RolloutState::Promoted);
+    assert_eq!(
+        operator(&p, false, false)
+            .rollout(&ops(), PLUGIN, &version)
+            .await
+            .unwrap()
+            .state,
+        RolloutState::Promoted
+    );
 
     let next = v("1.1.0");
-    again.start_canary(&ops(), PLUGIN, &next, &[Name::parse("initech").unwrap()]).await.unwrap();
-    again.rollback(&ops(), PLUGIN, &next, "customer complaint").await.unwrap();
-    assert_eq!(operator(&p, false, false).rollout(&ops(), PLUGIN, &next).await.unwrap().state, RolloutState::RolledBack);
+    again
+        .start_canary(&ops(), PLUGIN, &next, &[Name::parse("initech").unwrap()])
+        .await
+        .unwrap();
+    again
+        .rollback(&ops(), PLUGIN, &next, "customer complaint")
+        .await
+        .unwrap();
+    assert_eq!(
+        operator(&p, false, false)
+            .rollout(&ops(), PLUGIN, &next)
+            .await
+            .unwrap()
+            .state,
+        RolloutState::RolledBack
+    );
 
-    let bytes = bundle("1.2.0", true);
-    let signed = sign(&bytes, &p.key, "acme-2026", p.clock.now());
-    again.publish(&ops(), "acme", &bytes, &signed, PublishOptions::default()).await.unwrap();
-    let failed = operator(&p, false, false).rollout(&ops(), PLUGIN, &v("1.2.0")).await.unwrap();
+    let (bytes, signed) = p.signed("1.2.0", true);
+    again
+        .publish(&ops(), "acme", &bytes, &signed, PublishOptions::default())
+        .await
+        .unwrap();
+    let failed = operator(&p, false, false)
+        .rollout(&ops(), PLUGIN, &v("1.2.0"))
+        .await
+        .unwrap();
     assert_eq!(failed.state, RolloutState::Failed);
     // A final state stays final.
-    assert_eq!(operator(&p, false, false).resume_rollout(&ops(), PLUGIN, &v("1.2.0")).await.unwrap().state, RolloutState::Failed);
+    assert_eq!(
+        operator(&p, false, false)
+            .resume_rollout(&ops(), PLUGIN, &v("1.2.0"))
+            .await
+            .unwrap()
+            .state,
+        RolloutState::Failed
+    );
 }
 
 #[tokio::test]
@@ -456,12 +667,21 @@ async fn two_operators_acting_on_one_rollout_at_once_one_wins() {
         a.start_canary(&actor, PLUGIN, &version, &acme),
         b.start_canary(&actor, PLUGIN, &version, &initech)
     );
-    assert!(first.is_ok() != second.is_ok(), "exactly one wins: {first:?} / {second:?}");
+    assert!(
+        first.is_ok() != second.is_ok(),
+        "exactly one wins: {first:?} / {second:?}"
+    );
     let loser = first.err().or(second.err()).unwrap();
     assert_eq!((loser.code(), loser.status()), ("conflict", 409));
     p.wait();
-    let (first, second) = futures::join!(a.promote(&actor, PLUGIN, &version, "a"), b.rollback(&actor, PLUGIN, &version, "b"));
-    assert!(first.is_ok() != second.is_ok(), "exactly one wins: {first:?} / {second:?}");
+    let (first, second) = futures::join!(
+        a.promote(&actor, PLUGIN, &version, "a"),
+        b.rollback(&actor, PLUGIN, &version, "b")
+    );
+    assert!(
+        first.is_ok() != second.is_ok(),
+        "exactly one wins: {first:?} / {second:?}"
+    );
     assert!(p.operator.verify_audit(&ops()).await.unwrap().is_ok());
 }
 
@@ -470,32 +690,56 @@ async fn the_built_in_monitor_judges_recorded_traffic_and_goes_on_after_a_restar
     let p = platform();
     p.publish("1.0.0").await.unwrap();
     let version = v("1.0.0");
-    p.operator.start_canary(&ops(), PLUGIN, &version, &[Name::parse("acme").unwrap()]).await.unwrap();
+    p.operator
+        .start_canary(&ops(), PLUGIN, &version, &[Name::parse("acme").unwrap()])
+        .await
+        .unwrap();
     let plugin = Name::parse(PLUGIN).unwrap();
     let (acme, globex) = (Name::parse("acme").unwrap(), Name::parse("globex").unwrap());
-    p.operator.record_traffic(&acme, &plugin, "host-1", 1000, 100).await.unwrap();
-    p.operator.record_traffic(&globex, &plugin, "host-1", 5000, 10).await.unwrap();
+    p.operator
+        .record_traffic(&acme, &plugin, "host-1", 1000, 100)
+        .await
+        .unwrap();
+    p.operator
+        .record_traffic(&globex, &plugin, "host-1", 5000, 10)
+        .await
+        .unwrap();
     p.clock.advance(Duration::from_secs(3600));
-    let first = p.operator.judge_rollout(PLUGIN, &version, &OperatorHealthMonitor::new(p.operator.clone())).await.unwrap();
+    let first = p
+        .operator
+        .judge_rollout(PLUGIN, &version, &OperatorHealthMonitor::new(p.operator.clone()))
+        .await
+        .unwrap();
     assert_eq!(first.windows[0].counts.canary, Counts::new(1000, 100));
     assert_eq!(first.windows[0].verdict, Verdict::Breach);
 
     // Another process judges the next window: only what was added since counts.
     let restarted = operator(&p, false, false);
-    restarted.record_traffic(&acme, &plugin, "host-1", 1000, 1).await.unwrap();
-    restarted.record_traffic(&globex, &plugin, "host-1", 5000, 10).await.unwrap();
+    restarted
+        .record_traffic(&acme, &plugin, "host-1", 1000, 1)
+        .await
+        .unwrap();
+    restarted
+        .record_traffic(&globex, &plugin, "host-1", 5000, 10)
+        .await
+        .unwrap();
     p.clock.advance(Duration::from_secs(3600));
-    let second = restarted.judge_rollout(PLUGIN, &version, &OperatorHealthMonitor::new(restarted.clone())).await.unwrap();
+    let second = restarted
+        .judge_rollout(PLUGIN, &version, &OperatorHealthMonitor::new(restarted.clone()))
+        .await
+        .unwrap();
     assert_eq!(second.windows[1].counts.canary, Counts::new(1000, 1));
     assert_eq!(second.windows[1].counts.baseline, Counts::new(5000, 10));
-    assert_eq!((second.windows[1].verdict, second.breaches_in_a_row), (Verdict::Pass, 0));
+    assert_eq!(
+        (second.windows[1].verdict, second.breaches_in_a_row),
+        (Verdict::Pass, 0)
+    );
 }
 
 #[tokio::test]
 async fn judge_settings_that_cannot_work_are_refused() {
     let p = platform();
-    let bytes = bundle("1.0.0", false);
-    let signed = sign(&bytes, &p.key, "acme-2026", p.clock.now());
+    let (bytes, signed) = p.signed("1.0.0", false);
     let options = PublishOptions {
         judge: JudgeConfig {
             window: Duration::ZERO,
@@ -503,7 +747,11 @@ async fn judge_settings_that_cannot_work_are_refused() {
         },
         ..PublishOptions::default()
     };
-    let refused = p.operator.publish(&ops(), "acme", &bytes, &signed, options).await.unwrap_err();
+    let refused = p
+        .operator
+        .publish(&ops(), "acme", &bytes, &signed, options)
+        .await
+        .unwrap_err();
     assert_eq!((refused.code(), refused.status()), ("invalid_options", 422));
     assert!(p.operator.rollouts(&ops(), false).await.unwrap().is_empty());
 }

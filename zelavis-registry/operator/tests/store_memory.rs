@@ -1,55 +1,29 @@
 //! The memory operator store passes the conformance kit, and never wraps a revision.
 
+mod support;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use support::Clones;
 use zelavis_operator::audit::AuditEvent;
-use zelavis_operator::store::conformance::{self, Harness};
+use zelavis_operator::store::conformance;
 use zelavis_operator::store::memory::MemoryOperatorStore;
 use zelavis_operator::store::{Batch, Committed, Expected, Kind, OperatorStore, OperatorStoreError, Query, Row, Write};
 
-struct Memory;
-
-#[async_trait]
-impl Harness for Memory {
-    type Store = MemoryOperatorStore;
-
-    async fn fresh(&self) -> MemoryOperatorStore {
-        MemoryOperatorStore::new()
-    }
-
-    async fn second_client(&self, store: &MemoryOperatorStore) -> MemoryOperatorStore {
-        store.clone()
-    }
-}
-
-/// The kit through `Arc<dyn OperatorStore>`, as the operator layer holds a store.
-struct Shared;
-
-#[async_trait]
-impl Harness for Shared {
-    type Store = Arc<dyn OperatorStore>;
-
-    async fn fresh(&self) -> Arc<dyn OperatorStore> {
-        Arc::new(MemoryOperatorStore::new())
-    }
-
-    async fn second_client(&self, store: &Arc<dyn OperatorStore>) -> Arc<dyn OperatorStore> {
-        Arc::clone(store)
-    }
-}
-
 #[test]
 fn memory_store_conforms() {
-    let report = futures::executor::block_on(conformance::run(&Memory));
+    let report = futures::executor::block_on(conformance::run(&Clones(MemoryOperatorStore::new)));
     assert!(report.passed(), "{report}");
     assert_eq!(report.results.len(), 12);
     assert_eq!(report.store, "memory");
 }
 
+/// The kit through `Arc<dyn OperatorStore>`, as the operator layer holds a store.
 #[test]
 fn a_shared_memory_store_conforms() {
-    let report = futures::executor::block_on(conformance::run(&Shared));
+    let shared = Clones(|| -> Arc<dyn OperatorStore> { Arc::new(MemoryOperatorStore::new()) });
+    let report = futures::executor::block_on(conformance::run(&shared));
     assert!(report.passed(), "{report}");
 }
 
@@ -131,24 +105,9 @@ impl OperatorStore for Piecemeal {
     }
 }
 
-struct Broken;
-
-#[async_trait]
-impl Harness for Broken {
-    type Store = Piecemeal;
-
-    async fn fresh(&self) -> Piecemeal {
-        Piecemeal::default()
-    }
-
-    async fn second_client(&self, store: &Piecemeal) -> Piecemeal {
-        store.clone()
-    }
-}
-
 #[test]
 fn the_kit_catches_a_store_that_is_not_atomic_or_ordered() {
-    let report = futures::executor::block_on(conformance::run(&Broken));
+    let report = futures::executor::block_on(conformance::run(&Clones(Piecemeal::default)));
     let failed: Vec<&str> = report
         .results
         .iter()

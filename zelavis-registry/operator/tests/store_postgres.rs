@@ -6,71 +6,19 @@
 //! without the `postgres` feature to leave them out).
 #![cfg(feature = "postgres")]
 
-use std::process;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod support;
+
+use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio_postgres::{Client, NoTls};
-use zelavis_operator::audit::{self, AuditEntry, AuditError};
+use support::{
+    add_three_events, create_two_plugins, drop_schema, entry, postgres_client, postgres_server,
+    the_last_revision_is_refused, two_clients_see_each_other_and_conflict, unique_schema, verify_log, write,
+};
+use zelavis_operator::audit::AuditError;
 use zelavis_operator::store::conformance::{self, Harness};
 use zelavis_operator::store::postgres::{ADVISORY_LOCK_CLASS, PostgresOperatorStore};
-use zelavis_operator::store::{Batch, Expected, Kind, OperatorStore, OperatorStoreError, Write};
-use zelavis_operator::time::Timestamp;
-
-const DEFAULT_URL: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
-const START: &str = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start";
-
-/// The server's URL (`ZELAVIS_POSTGRES_URL`, or the default) once it answers `SELECT 1`. Fails the test
-/// otherwise — loudly under `CI`, and everywhere with how to start the server.
-async fn server() -> String {
-    let url = std::env::var("ZELAVIS_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
-    let probe = async {
-        let (client, connection) = tokio_postgres::connect(&url, NoTls).await?;
-        tokio::spawn(connection);
-        client.simple_query("SELECT 1").await.map(drop)
-    };
-    let error = match tokio::time::timeout(Duration::from_secs(5), probe).await {
-        Ok(Ok(())) => return url,
-        Ok(Err(error)) => {
-            std::error::Error::source(&error).map_or_else(|| error.to_string(), |s| format!("{error}: {s}"))
-        }
-        Err(_) => "no answer within 5 s".to_owned(),
-    };
-    let how = format!(
-        "start it with `{START}`, or set ZELAVIS_POSTGRES_URL to another server, or run the tests without the \
-         `postgres` feature"
-    );
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI: PostgreSQL is not reachable at {url:?} ({error}); the PostgreSQL store tests must run here: {how}"
-    );
-    panic!("PostgreSQL is not reachable at {url:?} ({error}): {how}");
-}
-
-/// A schema no other test, process or run uses.
-fn unique_schema() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!("zop_{}_{nanos}_{n}", process::id())
-}
-
-async fn raw(url: &str) -> Client {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
-    tokio::spawn(connection);
-    client
-}
-
-async fn drop_schema(url: &str, schema: &str) {
-    raw(url)
-        .await
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-        .await
-        .unwrap();
-}
+use zelavis_operator::store::{Batch, Expected, Kind, OperatorStore, OperatorStoreError};
 
 async fn fresh(url: &str) -> PostgresOperatorStore {
     PostgresOperatorStore::connect_with(url, &unique_schema())
@@ -103,36 +51,15 @@ impl Harness for Postgres {
     }
 }
 
-fn write(kind: Kind, key: &str, body: &str, expected: Expected) -> Write {
-    Write {
-        kind,
-        key: key.to_owned(),
-        tenant: None,
-        plugin: None,
-        flag: false,
-        body: body.to_owned(),
-        expected,
-    }
-}
-
-fn entry(n: i64, action: &str) -> AuditEntry {
-    AuditEntry::new(Timestamp::from_millis(n), "ops@example.com", action, "tenant:acme").reason(format!("step {n}"))
-}
-
 async fn with_three_events(url: &str) -> PostgresOperatorStore {
     let store = fresh(url).await;
-    for n in 1..=3 {
-        store
-            .commit(Batch::new().audit(entry(n, "tenant.enable")))
-            .await
-            .unwrap();
-    }
+    add_three_events(&store).await;
     store
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_store_conforms() {
-    let url = server().await;
+    let url = postgres_server().await;
     let report = conformance::run(&Postgres { url }).await;
     assert!(report.passed(), "{report}");
     assert_eq!(report.results.len(), 12);
@@ -141,10 +68,10 @@ async fn postgres_store_conforms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_triggers_refuse_edits_removals_and_truncation() {
-    let url = server().await;
+    let url = postgres_server().await;
     let store = with_three_events(&url).await;
     let s = store.schema().to_owned();
-    let client = raw(&url).await;
+    let client = postgres_client(&url).await;
     for statement in [
         format!("UPDATE \"{s}\".operator_audit SET body = '{{}}' WHERE seq = 2"),
         format!("DELETE FROM \"{s}\".operator_audit WHERE seq = 3"),
@@ -161,17 +88,16 @@ async fn the_triggers_refuse_edits_removals_and_truncation() {
             "{statement} returned {refused:?}"
         );
     }
-    let log = store.audit(0, usize::MAX).await.unwrap();
-    assert_eq!(audit::verify(&log).unwrap().events, 3);
+    assert_eq!(verify_log(&store).await.unwrap().events, 3);
     drop_schema(&url, &s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_behind_a_disabled_trigger_is_caught_by_the_chain() {
-    let url = server().await;
+    let url = postgres_server().await;
     let store = with_three_events(&url).await;
     let s = store.schema().to_owned();
-    let client = raw(&url).await;
+    let client = postgres_client(&url).await;
     client
         .batch_execute(&format!(
             "ALTER TABLE \"{s}\".operator_audit DISABLE TRIGGER operator_audit_append_only;
@@ -179,55 +105,22 @@ async fn an_edit_behind_a_disabled_trigger_is_caught_by_the_chain() {
         ))
         .await
         .unwrap();
-    let log = store.audit(0, usize::MAX).await.unwrap();
-    assert_eq!(audit::verify(&log), Err(AuditError::Edited { seq: 2 }));
+    assert_eq!(verify_log(&store).await, Err(AuditError::Edited { seq: 2 }));
 
     client
         .batch_execute(&format!("DELETE FROM \"{s}\".operator_audit WHERE seq = 1"))
         .await
         .unwrap();
-    let log = store.audit(0, usize::MAX).await.unwrap();
-    assert_eq!(audit::verify(&log), Err(AuditError::Missing { from: 1, to: 1 }));
+    assert_eq!(verify_log(&store).await, Err(AuditError::Missing { from: 1, to: 1 }));
     drop_schema(&url, &s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_stores_see_each_other_and_conflict() {
-    let url = server().await;
+    let url = postgres_server().await;
     let a = fresh(&url).await;
     let b = PostgresOperatorStore::connect_with(&url, a.schema()).await.unwrap();
-    a.commit(
-        Batch::new()
-            .write(write(Kind::Tenant, "acme", r#"{"v":1}"#, Expected::Absent))
-            .audit(entry(1, "tenant.create")),
-    )
-    .await
-    .unwrap();
-    let seen = b.get(Kind::Tenant, "acme").await.unwrap().unwrap();
-    assert_eq!((seen.revision, seen.body.as_str()), (1, r#"{"v":1}"#));
-    let updated = b
-        .commit(
-            Batch::new()
-                .write(write(Kind::Tenant, "acme", r#"{"v":2}"#, Expected::Revision(1)))
-                .audit(entry(2, "tenant.update")),
-        )
-        .await
-        .unwrap();
-    assert_eq!((updated.revisions[0], updated.events[0].seq), (2, 2));
-    let stale = a
-        .commit(Batch::new().write(write(Kind::Tenant, "acme", r#"{"v":3}"#, Expected::Revision(1))))
-        .await;
-    assert_eq!(
-        stale,
-        Err(OperatorStoreError::Conflict {
-            kind: Kind::Tenant,
-            key: "acme".to_owned(),
-            expected: Expected::Revision(1),
-            found: Expected::Revision(2),
-        })
-    );
-    let log = a.audit(0, usize::MAX).await.unwrap();
-    assert_eq!(audit::verify(&log).unwrap().events, 2);
+    two_clients_see_each_other_and_conflict(&a, &b).await;
 
     // Another schema sees none of it.
     let elsewhere = fresh(&url).await;
@@ -239,9 +132,9 @@ async fn two_stores_see_each_other_and_conflict() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_waits_for_the_operator_lock() {
-    let url = server().await;
+    let url = postgres_server().await;
     let store = fresh(&url).await;
-    let mut holder = raw(&url).await;
+    let mut holder = postgres_client(&url).await;
     let tx = holder.transaction().await.unwrap();
     tx.execute(
         "SELECT pg_advisory_xact_lock($1, hashtext($2))",
@@ -274,7 +167,7 @@ async fn a_commit_waits_for_the_operator_lock() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_statement_applies_nothing() {
-    let url = server().await;
+    let url = postgres_server().await;
     let store = fresh(&url).await;
     store
         .commit(Batch::new().write(write(Kind::Plugin, "blog", "{}", Expected::Absent)))
@@ -311,18 +204,11 @@ async fn a_failed_statement_applies_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_last_revision_is_refused_and_nothing_applies() {
-    let url = server().await;
+    let url = postgres_server().await;
     let store = fresh(&url).await;
     let s = store.schema().to_owned();
-    store
-        .commit(
-            Batch::new()
-                .write(write(Kind::Plugin, "stripe", "{}", Expected::Absent))
-                .write(write(Kind::Plugin, "blog", "{}", Expected::Absent)),
-        )
-        .await
-        .unwrap();
-    raw(&url)
+    create_two_plugins(&store).await;
+    postgres_client(&url)
         .await
         .execute(
             &format!("UPDATE \"{s}\".operator_rows SET revision = $1 WHERE key = 'stripe'"),
@@ -331,32 +217,16 @@ async fn the_last_revision_is_refused_and_nothing_applies() {
         .await
         .unwrap();
     let last = u64::try_from(i64::MAX).unwrap();
-    let refused = store
-        .commit(
-            Batch::new()
-                .write(write(Kind::Plugin, "blog", r#"{"v":2}"#, Expected::Revision(1)))
-                .write(write(Kind::Plugin, "stripe", r#"{"v":2}"#, Expected::Revision(last)))
-                .audit(entry(1, "plugin.update")),
-        )
-        .await;
-    assert_eq!(
-        refused,
-        Err(OperatorStoreError::RevisionExhausted {
-            kind: Kind::Plugin,
-            key: "stripe".to_owned()
-        })
-    );
-    assert_eq!(store.get(Kind::Plugin, "blog").await.unwrap().unwrap().revision, 1);
-    assert!(store.audit(0, usize::MAX).await.unwrap().is_empty());
+    the_last_revision_is_refused(&store, last).await;
     drop_schema(&url, &s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newer_schema_is_refused() {
-    let url = server().await;
+    let url = postgres_server().await;
     let store = fresh(&url).await;
     let s = store.schema().to_owned();
-    raw(&url)
+    postgres_client(&url)
         .await
         .batch_execute(&format!(
             "UPDATE \"{s}\".operator_meta SET value = '99' WHERE key = 'schema_version'"
@@ -375,7 +245,7 @@ async fn a_newer_schema_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_schemas_and_servers_are_named() {
-    let url = server().await;
+    let url = postgres_server().await;
     match PostgresOperatorStore::connect_with(&url, "Robert'); DROP TABLE students;--").await {
         Err(OperatorStoreError::Backend { reason, .. }) => assert!(reason.contains("not a lower-case"), "{reason}"),
         other => panic!("a schema that is not an identifier returned {other:?}"),

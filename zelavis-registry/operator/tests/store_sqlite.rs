@@ -2,17 +2,21 @@
 //! hash chain against raw edits of the file, two stores on one file, schema versions and revision limits.
 #![cfg(feature = "sqlite")]
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use futures::executor::block_on;
-use rusqlite::Connection;
-use zelavis_operator::audit::{self, AuditEntry, AuditError};
+use support::{
+    Clones, add_three_events, create_two_plugins, db_path, entry, sqlite_file, the_last_revision_is_refused,
+    two_clients_see_each_other_and_conflict, verify_log, write,
+};
+use zelavis_operator::audit::AuditError;
 use zelavis_operator::store::conformance::{self, Harness};
 use zelavis_operator::store::sqlite::SqliteOperatorStore;
-use zelavis_operator::store::{Batch, Expected, Kind, OperatorStore, OperatorStoreError, Write};
-use zelavis_operator::time::Timestamp;
+use zelavis_operator::store::{Batch, Expected, Kind, OperatorStore, OperatorStoreError};
 
 /// Each store in its own file under one temp directory.
 struct File {
@@ -43,53 +47,11 @@ impl Harness for File {
     }
 }
 
-struct InMemory;
-
-#[async_trait]
-impl Harness for InMemory {
-    type Store = SqliteOperatorStore;
-
-    async fn fresh(&self) -> SqliteOperatorStore {
-        SqliteOperatorStore::in_memory().unwrap()
-    }
-
-    async fn second_client(&self, store: &SqliteOperatorStore) -> SqliteOperatorStore {
-        store.clone()
-    }
-}
-
-fn write(kind: Kind, key: &str, body: &str, expected: Expected) -> Write {
-    Write {
-        kind,
-        key: key.to_owned(),
-        tenant: None,
-        plugin: None,
-        flag: false,
-        body: body.to_owned(),
-        expected,
-    }
-}
-
-fn entry(n: i64, action: &str) -> AuditEntry {
-    AuditEntry::new(Timestamp::from_millis(n), "ops@example.com", action, "tenant:acme").reason(format!("step {n}"))
-}
-
 /// A store at `path` holding three audit events.
 fn with_three_events(path: &Path) -> SqliteOperatorStore {
     let store = SqliteOperatorStore::open(path).unwrap();
-    block_on(async {
-        for n in 1..=3 {
-            store
-                .commit(Batch::new().audit(entry(n, "tenant.enable")))
-                .await
-                .unwrap();
-        }
-    });
+    block_on(add_three_events(&store));
     store
-}
-
-fn db_path(dir: &tempfile::TempDir) -> PathBuf {
-    dir.path().join(".zelavis/operator.db")
 }
 
 #[test]
@@ -102,7 +64,7 @@ fn sqlite_file_store_conforms() {
 
 #[test]
 fn sqlite_in_memory_store_conforms() {
-    let report = block_on(conformance::run(&InMemory));
+    let report = block_on(conformance::run(&Clones(|| SqliteOperatorStore::in_memory().unwrap())));
     assert!(report.passed(), "{report}");
     assert_eq!(report.store, "sqlite::memory:");
 }
@@ -111,7 +73,7 @@ fn sqlite_in_memory_store_conforms() {
 fn the_triggers_refuse_edits_and_removals_of_audit_events() {
     let dir = tempfile::tempdir().unwrap();
     let store = with_three_events(&db_path(&dir));
-    let raw = Connection::open(db_path(&dir)).unwrap();
+    let raw = sqlite_file(&dir);
     let edit = raw.execute("UPDATE operator_audit SET body = '{}' WHERE seq = 2", []);
     assert!(
         edit.as_ref().is_err_and(|e| e.to_string().contains("append-only")),
@@ -122,15 +84,14 @@ fn the_triggers_refuse_edits_and_removals_of_audit_events() {
         remove.as_ref().is_err_and(|e| e.to_string().contains("append-only")),
         "{remove:?}"
     );
-    let log = block_on(store.audit(0, usize::MAX)).unwrap();
-    assert_eq!(audit::verify(&log).unwrap().events, 3);
+    assert_eq!(block_on(verify_log(&store)).unwrap().events, 3);
 }
 
 #[test]
 fn an_edit_behind_a_dropped_trigger_is_caught_by_the_chain() {
     let dir = tempfile::tempdir().unwrap();
     let store = with_three_events(&db_path(&dir));
-    let raw = Connection::open(db_path(&dir)).unwrap();
+    let raw = sqlite_file(&dir);
     raw.execute_batch("DROP TRIGGER operator_audit_no_update").unwrap();
     let edited = raw
         .execute(
@@ -139,14 +100,15 @@ fn an_edit_behind_a_dropped_trigger_is_caught_by_the_chain() {
         )
         .unwrap();
     assert_eq!(edited, 1);
-    let log = block_on(store.audit(0, usize::MAX)).unwrap();
-    assert_eq!(audit::verify(&log), Err(AuditError::Edited { seq: 2 }));
+    assert_eq!(block_on(verify_log(&store)), Err(AuditError::Edited { seq: 2 }));
 
     // A removal behind the other trigger is caught as well.
     raw.execute_batch("DROP TRIGGER operator_audit_no_delete; DELETE FROM operator_audit WHERE seq = 1")
         .unwrap();
-    let log = block_on(store.audit(0, usize::MAX)).unwrap();
-    assert_eq!(audit::verify(&log), Err(AuditError::Missing { from: 1, to: 1 }));
+    assert_eq!(
+        block_on(verify_log(&store)),
+        Err(AuditError::Missing { from: 1, to: 1 })
+    );
 }
 
 #[test]
@@ -154,45 +116,7 @@ fn two_stores_on_one_file_see_each_other_and_conflict() {
     let dir = tempfile::tempdir().unwrap();
     let a = SqliteOperatorStore::open(db_path(&dir)).unwrap();
     let b = SqliteOperatorStore::open(db_path(&dir)).unwrap();
-    block_on(async {
-        let created = a
-            .commit(
-                Batch::new()
-                    .write(write(Kind::Tenant, "acme", r#"{"v":1}"#, Expected::Absent))
-                    .audit(entry(1, "tenant.create")),
-            )
-            .await
-            .unwrap();
-        assert_eq!(created.revisions, [1]);
-        let seen = b.get(Kind::Tenant, "acme").await.unwrap().unwrap();
-        assert_eq!((seen.revision, seen.body.as_str()), (1, r#"{"v":1}"#));
-
-        let updated = b
-            .commit(
-                Batch::new()
-                    .write(write(Kind::Tenant, "acme", r#"{"v":2}"#, Expected::Revision(1)))
-                    .audit(entry(2, "tenant.update")),
-            )
-            .await
-            .unwrap();
-        assert_eq!((updated.revisions[0], updated.events[0].seq), (2, 2));
-        let stale = a
-            .commit(Batch::new().write(write(Kind::Tenant, "acme", r#"{"v":3}"#, Expected::Revision(1))))
-            .await;
-        assert_eq!(
-            stale,
-            Err(OperatorStoreError::Conflict {
-                kind: Kind::Tenant,
-                key: "acme".to_owned(),
-                expected: Expected::Revision(1),
-                found: Expected::Revision(2),
-            })
-        );
-        // One chain across both connections.
-        let log = a.audit(0, usize::MAX).await.unwrap();
-        assert_eq!(audit::verify(&log).unwrap().events, 2);
-        assert_eq!(log, b.audit(0, usize::MAX).await.unwrap());
-    });
+    block_on(two_clients_see_each_other_and_conflict(&a, &b));
 }
 
 #[test]
@@ -235,8 +159,7 @@ fn two_connections_on_two_threads_lose_no_increment() {
     }
     let row = block_on(first.get(Kind::Rollout, "counter")).unwrap().unwrap();
     assert_eq!((row.body.as_str(), row.revision), ("100", 2 * EACH + 1));
-    let log = block_on(first.audit(0, usize::MAX)).unwrap();
-    assert_eq!(audit::verify(&log).unwrap().events, 2 * EACH);
+    assert_eq!(block_on(verify_log(&first)).unwrap().events, 2 * EACH);
 }
 
 #[test]
@@ -263,10 +186,7 @@ fn open_creates_directories_and_names_what_failed() {
 fn a_newer_schema_is_refused_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     drop(SqliteOperatorStore::open(db_path(&dir)).unwrap());
-    Connection::open(db_path(&dir))
-        .unwrap()
-        .pragma_update(None, "user_version", 99)
-        .unwrap();
+    sqlite_file(&dir).pragma_update(None, "user_version", 99).unwrap();
     match SqliteOperatorStore::open(db_path(&dir)) {
         Err(OperatorStoreError::Corrupt { what, reason, .. }) => {
             assert!(what.contains("user_version"), "{what}");
@@ -274,8 +194,7 @@ fn a_newer_schema_is_refused_and_left_alone() {
         }
         other => panic!("opening a newer schema returned {other:?}"),
     }
-    let version: i64 = Connection::open(db_path(&dir))
-        .unwrap()
+    let version: i64 = sqlite_file(&dir)
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
     assert_eq!(version, 99);
@@ -285,8 +204,7 @@ fn a_newer_schema_is_refused_and_left_alone() {
 fn a_foreign_table_of_the_same_name_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join(".zelavis")).unwrap();
-    Connection::open(db_path(&dir))
-        .unwrap()
+    sqlite_file(&dir)
         .execute_batch("CREATE TABLE operator_rows (x TEXT)")
         .unwrap();
     match SqliteOperatorStore::open(db_path(&dir)) {
@@ -301,46 +219,15 @@ fn a_foreign_table_of_the_same_name_is_reported() {
 fn the_last_revision_is_refused_and_nothing_applies() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteOperatorStore::open(db_path(&dir)).unwrap();
-    block_on(async {
-        store
-            .commit(
-                Batch::new()
-                    .write(write(Kind::Plugin, "stripe", "{}", Expected::Absent))
-                    .write(write(Kind::Plugin, "blog", "{}", Expected::Absent)),
-            )
-            .await
-            .unwrap();
-    });
-    Connection::open(db_path(&dir))
-        .unwrap()
+    block_on(create_two_plugins(&store));
+    sqlite_file(&dir)
         .execute(
             "UPDATE operator_rows SET revision = ?1 WHERE key = 'stripe'",
             [i64::MAX],
         )
         .unwrap();
     let last = u64::try_from(i64::MAX).unwrap();
-    block_on(async {
-        let refused = store
-            .commit(
-                Batch::new()
-                    .write(write(Kind::Plugin, "blog", r#"{"v":2}"#, Expected::Revision(1)))
-                    .write(write(Kind::Plugin, "stripe", r#"{"v":2}"#, Expected::Revision(last)))
-                    .audit(entry(1, "plugin.update")),
-            )
-            .await;
-        assert_eq!(
-            refused,
-            Err(OperatorStoreError::RevisionExhausted {
-                kind: Kind::Plugin,
-                key: "stripe".to_owned()
-            })
-        );
-        let blog = store.get(Kind::Plugin, "blog").await.unwrap().unwrap();
-        assert_eq!((blog.revision, blog.body.as_str()), (1, "{}"));
-        let stripe = store.get(Kind::Plugin, "stripe").await.unwrap().unwrap();
-        assert_eq!(stripe.revision, last);
-        assert!(store.audit(0, usize::MAX).await.unwrap().is_empty());
-    });
+    block_on(the_last_revision_is_refused(&store, last));
 }
 
 #[test]
@@ -348,8 +235,7 @@ fn a_damaged_row_is_corrupt_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteOperatorStore::open(db_path(&dir)).unwrap();
     block_on(store.commit(Batch::new().write(write(Kind::Tenant, "acme", "{}", Expected::Absent)))).unwrap();
-    Connection::open(db_path(&dir))
-        .unwrap()
+    sqlite_file(&dir)
         .execute_batch("UPDATE operator_rows SET body = x'00ff' WHERE key = 'acme'")
         .unwrap();
     match block_on(store.get(Kind::Tenant, "acme")) {

@@ -17,6 +17,9 @@
 //! database locked waits up to [`BUSY_TIMEOUT`] instead of failing. SQLite has no change notifications across
 //! connections, so [`RegistryStore::watch`] returns `None`: hosts poll (see
 //! [`RuntimeBuilder::poll_every`](crate::runtime::RuntimeBuilder::poll_every)).
+//!
+//! [`open_connection`] opens a file with the same settings for other stores that keep their own tables in
+//! SQLite (the operator layer's).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -172,17 +175,11 @@ impl SqliteStore {
         let path = path.as_ref();
         let path_text = path.display().to_string();
         let store = format!("sqlite {path_text}");
-        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Backend {
-                store: store.clone(),
-                message: format!("cannot create the directory {}: {e}", parent.display()),
-            })?;
-        }
-        let connection = Connection::open(path).map_err(|e| StoreError::Backend {
+        let connection = open_connection(path).map_err(|e| StoreError::Backend {
             store: store.clone(),
-            message: format!("cannot open the database: {e}"),
+            message: e.to_string(),
         })?;
-        let shared = Shared {
+        Self::with(Shared {
             store,
             path_text,
             path: Some(path.to_owned()),
@@ -190,10 +187,6 @@ impl SqliteStore {
                 connection,
                 validated: Validated::default(),
             }),
-        };
-        shared.prepare(true)?;
-        Ok(Self {
-            inner: Arc::new(shared),
         })
     }
 
@@ -201,11 +194,11 @@ impl SqliteStore {
     /// no way to open a second connection to it.
     pub fn in_memory() -> Result<Self, StoreError> {
         let store = "sqlite :memory:".to_owned();
-        let connection = Connection::open_in_memory().map_err(|e| StoreError::Backend {
+        let connection = open_in_memory().map_err(|e| StoreError::Backend {
             store: store.clone(),
-            message: format!("cannot open an in-memory database: {e}"),
+            message: e.to_string(),
         })?;
-        let shared = Shared {
+        Self::with(Shared {
             store,
             path_text: ":memory:".to_owned(),
             path: None,
@@ -213,8 +206,12 @@ impl SqliteStore {
                 connection,
                 validated: Validated::default(),
             }),
-        };
-        shared.prepare(false)?;
+        })
+    }
+
+    /// A store over an open connection, once its schema is current.
+    fn with(shared: Shared) -> Result<Self, StoreError> {
+        shared.migrate(&mut shared.lock().connection)?;
         Ok(Self {
             inner: Arc::new(shared),
         })
@@ -223,6 +220,70 @@ impl SqliteStore {
     /// The database file, or `None` for an in-memory store.
     pub fn path(&self) -> Option<&Path> {
         self.inner.path.as_deref()
+    }
+}
+
+/// Why [`open_connection`] or [`open_in_memory`] gave no connection: one message saying what it was doing and
+/// what failed, e.g. `cannot enable WAL: database is locked`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct OpenError(String);
+
+impl OpenError {
+    fn new(doing: &str, error: &dyn fmt::Display) -> Self {
+        Self(format!("{doing}: {error}"))
+    }
+}
+
+/// Opens (or creates) the database file at `path` with the settings of every zelavis SQLite store: its parent
+/// directories are created, WAL is enabled (`journal_mode=WAL`, retried while another connection opening the
+/// file holds the lock), `synchronous=FULL`, and the connection waits up to [`BUSY_TIMEOUT`] for other
+/// connections' locks. The schema is the caller's to create.
+pub fn open_connection(path: &Path) -> Result<Connection, OpenError> {
+    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| OpenError::new(&format!("cannot create the directory {}", parent.display()), &e))?;
+    }
+    let connection = Connection::open(path).map_err(|e| OpenError::new("cannot open the database", &e))?;
+    set_busy_timeout(&connection)?;
+    enable_wal(&connection)?;
+    connection
+        .pragma_update(None, "synchronous", "FULL")
+        .map_err(|e| OpenError::new("cannot set synchronous=FULL", &e))?;
+    Ok(connection)
+}
+
+/// Opens a private in-memory database (no file, no WAL) that waits up to [`BUSY_TIMEOUT`] for locks, like
+/// [`open_connection`]: for tests.
+pub fn open_in_memory() -> Result<Connection, OpenError> {
+    let connection =
+        Connection::open_in_memory().map_err(|e| OpenError::new("cannot open an in-memory database", &e))?;
+    set_busy_timeout(&connection)?;
+    Ok(connection)
+}
+
+fn set_busy_timeout(connection: &Connection) -> Result<(), OpenError> {
+    connection
+        .busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| OpenError::new("cannot set the busy timeout", &e))
+}
+
+/// Switching to WAL takes an exclusive lock; when several connections open a new file at once, it can report
+/// busy without waiting, so it is retried until [`BUSY_TIMEOUT`].
+fn enable_wal(connection: &Connection) -> Result<(), OpenError> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0)) {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => {
+                return Err(OpenError::new(
+                    "cannot enable WAL",
+                    &format!("the journal mode stayed {mode}"),
+                ));
+            }
+            Err(e) if is_busy(&e) && Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(OpenError::new("cannot enable WAL", &e)),
+        }
     }
 }
 
@@ -260,38 +321,6 @@ impl Shared {
 
     fn schema_location(&self) -> String {
         format!("{} zelavis_meta[key=schema_version]", self.path_text)
-    }
-
-    /// Connection settings, then the schema.
-    fn prepare(&self, file: bool) -> Result<(), StoreError> {
-        let mut session = self.lock();
-        let connection = &mut session.connection;
-        connection
-            .busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| self.backend("cannot set the busy timeout", &e))?;
-        if file {
-            self.enable_wal(connection)?;
-            connection
-                .pragma_update(None, "synchronous", "FULL")
-                .map_err(|e| self.backend("cannot set synchronous=FULL", &e))?;
-        }
-        self.migrate(connection)
-    }
-
-    /// Switching to WAL takes an exclusive lock; when several connections open a new file at once, it can
-    /// report busy without waiting, so it is retried until [`BUSY_TIMEOUT`].
-    fn enable_wal(&self, connection: &Connection) -> Result<(), StoreError> {
-        let deadline = Instant::now() + BUSY_TIMEOUT;
-        loop {
-            match connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0)) {
-                Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
-                Ok(mode) => {
-                    return Err(self.backend("cannot enable WAL", &format!("the journal mode stayed {mode}")));
-                }
-                Err(e) if is_busy(&e) && Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-                Err(e) => return Err(self.backend("cannot enable WAL", &e)),
-            }
-        }
     }
 
     /// The schema version recorded in `zelavis_meta`, 0 when the table or row is absent.

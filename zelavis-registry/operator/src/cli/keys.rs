@@ -60,7 +60,9 @@ pub(crate) fn keygen(out: Output, args: &KeygenArgs, keyring: Option<&Path>) -> 
     let public_pem = verifying_key_to_pem(&key.verifying_key()).map_err(|e| Failure::Internal(e.to_string()))?;
     // Valid from a little before now, so a signer whose clock is behind by up to the accepted skew is not
     // refused with `key_not_valid`.
-    let now = SystemClock.now().add_secs(-zelavis_operator::signature::MAX_CLOCK_SKEW_SECS);
+    let now = SystemClock
+        .now()
+        .add_secs(-zelavis_operator::signature::MAX_CLOCK_SKEW_SECS);
     let entry = KeyFileEntry {
         kid: kid.to_owned(),
         public_key_pem: public_pem.clone(),

@@ -41,7 +41,7 @@
 //! | `GET /plugins/{id}/rollouts?open=` | [`Operator::rollouts`] of one plugin | `{plugin, rollouts}` |
 //! | `GET /plugins/{id}/rollouts/{version}` | [`Operator::rollout`] | [`Rollout`](crate::rollout::Rollout) |
 //! | `POST /plugins/{id}/rollouts/{version}/canary` | [`Operator::start_canary`], body `{tenants}` | [`Rollout`](crate::rollout::Rollout) |
-//! | `POST /plugins/{id}/rollouts/{version}/judge` | [`Operator::judge_rollout`] with an [`OperatorHealthMonitor`](crate::judge::OperatorHealthMonitor) (operators) | [`Rollout`](crate::rollout::Rollout) |
+//! | `POST /plugins/{id}/rollouts/{version}/judge` | [`Operator::judge_rollout`] with an [`OperatorHealthMonitor`] (operators) | [`Rollout`](crate::rollout::Rollout) |
 //! | `POST /plugins/{id}/rollouts/{version}/promote` | [`Operator::promote`], body `{reason?}` | [`Rollout`](crate::rollout::Rollout) |
 //! | `POST /plugins/{id}/rollouts/{version}/pause` | [`Operator::pause`], body `{reason?}` | [`Rollout`](crate::rollout::Rollout) |
 //! | `POST /plugins/{id}/rollouts/{version}/resume` | [`Operator::resume`], body `{reason?}` | [`Rollout`](crate::rollout::Rollout) |

@@ -145,10 +145,17 @@ impl LicenseSource for SignedLicenses {
             tenant: tenant.id.to_string(),
             reason,
         };
-        let token = tenant.license.as_deref().ok_or_else(|| invalid("no license token is on file".to_owned()))?;
-        let claims = token::verify_license(token, &self.keyring, self.clock.now()).map_err(|e| invalid(e.to_string()))?;
+        let token = tenant
+            .license
+            .as_deref()
+            .ok_or_else(|| invalid("no license token is on file".to_owned()))?;
+        let claims =
+            token::verify_license(token, &self.keyring, self.clock.now()).map_err(|e| invalid(e.to_string()))?;
         if claims.sub != tenant.id.as_str() {
-            return Err(invalid(format!("the token was issued to {:?}", crate::error::clip(&claims.sub))));
+            return Err(invalid(format!(
+                "the token was issued to {:?}",
+                crate::error::clip(&claims.sub)
+            )));
         }
         Ok(License {
             licensed_plugins: claims.licensed_plugins,

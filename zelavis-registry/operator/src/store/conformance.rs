@@ -155,6 +155,24 @@ async fn whole_log<S: OperatorStore>(store: &S) -> Result<Vec<AuditEvent>, Strin
     store.audit(0, usize::MAX).await.map_err(failed("read the audit log"))
 }
 
+/// Commits `write` alone and checks that it is refused with a conflict naming its row, its expectation and
+/// `found`; `doing` says what the write was, for the message when it is not.
+async fn expect_conflict<S: OperatorStore>(store: &S, write: Write, found: Expected, doing: &str) -> Check {
+    let (want_kind, want_key, want_expected) = (write.kind, write.key.clone(), write.expected);
+    match store.commit(Batch::new().write(write)).await {
+        Err(OperatorStoreError::Conflict {
+            kind,
+            key,
+            expected,
+            found: was,
+        }) => ensure(
+            kind == want_kind && key == want_key && expected == want_expected && was == found,
+            || format!("the conflict named {kind} {key:?}, expected {expected}, found {was}"),
+        ),
+        other => Err(format!("{doing} returned {other:?}, expected a conflict")),
+    }
+}
+
 /// Whether the written row reads back as `write` at `revision`.
 fn holds(row: Option<&Row>, write: &Write, revision: RowRevision) -> bool {
     row.is_some_and(|row| {
@@ -211,18 +229,7 @@ async fn second_create_conflicts<H: Harness>(_: &H, store: &H::Store) -> Check {
         body: r#"{"v":2}"#.to_owned(),
         ..first.clone()
     };
-    match store.commit(Batch::new().write(second)).await {
-        Err(OperatorStoreError::Conflict {
-            kind,
-            key,
-            expected,
-            found,
-        }) => ensure(
-            kind == Kind::Plugin && key == "stripe" && expected == Expected::Absent && found == Expected::Revision(1),
-            || format!("the conflict named {kind} {key:?}, expected {expected}, found {found}"),
-        )?,
-        other => return Err(format!("a second create returned {other:?}, expected a conflict")),
-    }
+    expect_conflict(store, second, Expected::Revision(1), "a second create").await?;
     let row = get(store, Kind::Plugin, "stripe").await?;
     ensure(holds(row.as_ref(), &first, 1), || {
         format!("a refused create changed the row to {row:?}")
@@ -246,21 +253,7 @@ async fn update_checks_the_revision<H: Harness>(_: &H, store: &H::Store) -> Chec
         body: r#"{"state":"yanked"}"#.to_owned(),
         ..updated.clone()
     };
-    match store.commit(Batch::new().write(stale)).await {
-        Err(OperatorStoreError::Conflict {
-            kind,
-            key,
-            expected,
-            found,
-        }) => ensure(
-            kind == Kind::Release
-                && key == "stripe@1.0.0"
-                && expected == Expected::Revision(1)
-                && found == Expected::Revision(2),
-            || format!("the conflict named {kind} {key:?}, expected {expected}, found {found}"),
-        )?,
-        other => return Err(format!("an update at a stale revision returned {other:?}")),
-    }
+    expect_conflict(store, stale, Expected::Revision(2), "an update at a stale revision").await?;
     let missing = write(Kind::Release, "stripe@9.9.9", "{}", Expected::Revision(1));
     match store.commit(Batch::new().write(missing)).await {
         Err(OperatorStoreError::Conflict {
@@ -367,7 +360,7 @@ async fn empty_batch_changes_nothing<H: Harness>(_: &H, store: &H::Store) -> Che
     })
 }
 
-/// Reads `query` and checks it against `expected` (the keys, in order) and against `count`.
+/// Reads `query` and checks it against `expected` (the keys, in order), against `revisions` and against `count`.
 async fn expect_query<S: OperatorStore>(store: &S, query: &Query, expected: &[String]) -> Check {
     let rows = store.query(query).await.map_err(failed("query"))?;
     let keys: Vec<&str> = rows.iter().map(|row| row.key.as_str()).collect();
@@ -376,6 +369,11 @@ async fn expect_query<S: OperatorStore>(store: &S, query: &Query, expected: &[St
     })?;
     ensure(rows.iter().all(|row| query.matches(row)), || {
         format!("{query:?} returned rows it does not match: {rows:?}")
+    })?;
+    let revisions = store.revisions(query).await.map_err(failed("revisions"))?;
+    let from_rows: Vec<(String, u64)> = rows.iter().map(|row| (row.key.clone(), row.revision)).collect();
+    ensure(revisions == from_rows, || {
+        format!("{query:?} lists revisions {revisions:?} but its rows are at {from_rows:?}")
     })?;
     let count = store.count(query).await.map_err(failed("count"))?;
     ensure(count == u64::try_from(rows.len()).unwrap_or(u64::MAX), || {

@@ -313,6 +313,18 @@ pub trait OperatorStore: Send + Sync + 'static {
     /// How many rows a query selects (through the index; never by reading the rows).
     async fn count(&self, query: &Query) -> Result<u64, OperatorStoreError>;
 
+    /// The keys and revisions a query selects, ordered by key, without the documents: what a reader that
+    /// keeps decoded rows asks first, to fetch only the rows that changed. The default reads the rows; a
+    /// backend that can select two columns should.
+    async fn revisions(&self, query: &Query) -> Result<Vec<(String, RowRevision)>, OperatorStoreError> {
+        Ok(self
+            .query(query)
+            .await?
+            .into_iter()
+            .map(|r| (r.key, r.revision))
+            .collect())
+    }
+
     /// Applies a batch atomically (see the trait's docs).
     async fn commit(&self, batch: Batch) -> Result<Committed, OperatorStoreError>;
 
@@ -333,6 +345,9 @@ impl<S: OperatorStore + ?Sized> OperatorStore for std::sync::Arc<S> {
     }
     async fn count(&self, query: &Query) -> Result<u64, OperatorStoreError> {
         (**self).count(query).await
+    }
+    async fn revisions(&self, query: &Query) -> Result<Vec<(String, RowRevision)>, OperatorStoreError> {
+        (**self).revisions(query).await
     }
     async fn commit(&self, batch: Batch) -> Result<Committed, OperatorStoreError> {
         (**self).commit(batch).await

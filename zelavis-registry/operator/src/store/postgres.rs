@@ -29,14 +29,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{GenericClient, Pool};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Config, NoTls};
+use zelavis_registry::store::postgres::{build_pool, describe_error, is_lower_identifier, parse_config, server_of};
 
 use super::memory::{check_expected, next_revision, refuse_duplicates};
 use super::{Batch, Committed, Expected, Kind, OperatorStore, OperatorStoreError, Query, Row, RowRevision};
@@ -54,9 +52,6 @@ pub const ADVISORY_LOCK_CLASS: i32 = 0x7a6f_7072; // "zopr"
 
 /// How many connections a store keeps at most.
 pub const POOL_SIZE: usize = 8;
-
-/// How long to wait for a connection when the configuration does not say.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The largest revision a `BIGINT` column holds.
 const LAST_REVISION: RowRevision = i64::MAX.unsigned_abs();
@@ -227,38 +222,8 @@ fn as_sql<'a>(values: &'a [&'a str]) -> Vec<&'a (dyn ToSql + Sync)> {
     values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
-/// Whether `schema` is a plain lower-case identifier PostgreSQL keeps whole (at most 63 bytes).
-fn valid_schema(schema: &str) -> bool {
-    let mut chars = schema.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && schema.len() <= 63
-}
-
-/// `host:port/db` of a configuration, without credentials.
-fn server_of(config: &Config) -> String {
-    let host = match config.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
-        #[cfg(unix)]
-        Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
-        None => "localhost".to_owned(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let db = config.get_dbname().or(config.get_user()).unwrap_or("postgres");
-    format!("{host}:{port}/{db}")
-}
-
-/// An error's message with its causes (a database error's own message is in its source).
-fn describe_error(error: &tokio_postgres::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
-}
+/// The longest schema name PostgreSQL keeps whole.
+const MAX_SCHEMA_LEN: usize = 63;
 
 impl PostgresOperatorStore {
     /// Connects to `url` (a URL or `key=value` string, as `tokio-postgres` reads them) in [`DEFAULT_SCHEMA`],
@@ -271,35 +236,22 @@ impl PostgresOperatorStore {
     /// 63 bytes). Stores in different schemas never see each other's rows or audit log (tests use one schema
     /// each).
     pub async fn connect_with(url: &str, schema: &str) -> Result<Self, OperatorStoreError> {
-        let mut config = Config::from_str(url).map_err(|e| OperatorStoreError::Backend {
+        let config = parse_config(url).map_err(|e| OperatorStoreError::Backend {
             store: "postgres".to_owned(),
             reason: format!("invalid connection configuration: {}", describe_error(&e)),
         })?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
         let name = format!("postgres:{} (schema {schema})", server_of(&config));
         let backend = |reason: String| OperatorStoreError::Backend {
             store: name.clone(),
             reason,
         };
-        if !valid_schema(schema) {
+        if !is_lower_identifier(schema, MAX_SCHEMA_LEN) {
             return Err(backend(format!(
                 "schema {schema:?} is not a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 bytes)"
             )));
         }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .build()
-            .map_err(|e| backend(format!("cannot build the connection pool: {e}")))?;
+        let pool =
+            build_pool(config, POOL_SIZE).map_err(|e| backend(format!("cannot build the connection pool: {e}")))?;
         let store = Self {
             inner: Arc::new(Inner {
                 pool,

@@ -18,10 +18,10 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use zelavis_registry::store::sqlite::{open_connection, open_in_memory};
 
 use super::memory::{check_expected, next_revision, refuse_duplicates};
 use super::{Batch, Committed, Expected, Kind, OperatorStore, OperatorStoreError, Query, Row, RowRevision, Write};
@@ -30,8 +30,7 @@ use crate::audit::{AuditEvent, GENESIS_HASH};
 /// The schema version this build creates, and the newest it opens (kept in `PRAGMA user_version`).
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// How long an operation waits for another connection's lock on the database before failing.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub use zelavis_registry::store::sqlite::BUSY_TIMEOUT;
 
 /// The largest revision an `INTEGER` column holds.
 const LAST_REVISION: RowRevision = i64::MAX.unsigned_abs();
@@ -90,6 +89,18 @@ macro_rules! rows_where {
     };
 }
 
+macro_rules! revisions_where {
+    ($index:literal, $filter:literal) => {
+        concat!(
+            "SELECT key, revision FROM operator_rows ",
+            $index,
+            " WHERE ",
+            $filter,
+            " ORDER BY key"
+        )
+    };
+}
+
 macro_rules! count_where {
     ($index:literal, $filter:literal) => {
         concat!("SELECT count(*) FROM operator_rows ", $index, " WHERE ", $filter)
@@ -139,6 +150,20 @@ impl Filter {
         }
     }
 
+    fn revisions(self) -> &'static str {
+        match self {
+            Filter::All => revisions_where!("", "kind = ?1"),
+            Filter::Tenant => revisions_where!("INDEXED BY operator_rows_tenant", "kind = ?1 AND tenant = ?2"),
+            Filter::Plugin => revisions_where!("INDEXED BY operator_rows_plugin", "kind = ?1 AND plugin = ?2"),
+            Filter::PluginFlagged => {
+                revisions_where!(
+                    "INDEXED BY operator_rows_plugin",
+                    "kind = ?1 AND plugin = ?2 AND flag = 1"
+                )
+            }
+        }
+    }
+
     fn count(self) -> &'static str {
         match self {
             Filter::All => count_where!("", "kind = ?1"),
@@ -156,9 +181,9 @@ impl Filter {
 
 /// An [`OperatorStore`] over an SQLite database file (or an in-memory database, for tests).
 ///
-/// Files are opened in WAL mode (readers never block the writer) with `synchronous=FULL` (a commit that
-/// returned `Ok` — and its audit events — survives a power loss; operator writes are rare) and a
-/// [`BUSY_TIMEOUT`]. Like the registry's SQLite store, each store owns one connection behind a mutex and runs
+/// Files are opened as the registry's SQLite store opens its own ([`open_connection`]): in WAL mode (readers
+/// never block the writer) with `synchronous=FULL` (a commit that returned `Ok` — and its audit events —
+/// survives a power loss; operator writes are rare) and a [`BUSY_TIMEOUT`]. Like the registry's SQLite store, each store owns one connection behind a mutex and runs
 /// each call directly inside the `async fn`, holding the lock for that call only: no async runtime is needed,
 /// and a call blocks its thread while SQLite works. Clones share the connection; every
 /// [`open`](SqliteOperatorStore::open) makes a new one.
@@ -225,40 +250,34 @@ impl SqliteOperatorStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, OperatorStoreError> {
         let path = path.as_ref();
         let store = format!("sqlite:{}", path.display());
-        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| OperatorStoreError::Backend {
-                store: store.clone(),
-                reason: format!("cannot create the directory {}: {e}", parent.display()),
-            })?;
-        }
-        let connection = Connection::open(path).map_err(|e| OperatorStoreError::Backend {
+        let connection = open_connection(path).map_err(|e| OperatorStoreError::Backend {
             store: store.clone(),
-            reason: format!("cannot open the database: {e}"),
+            reason: e.to_string(),
         })?;
-        let shared = Shared {
+        Self::with(Shared {
             store,
             path: Some(path.to_owned()),
             connection: Mutex::new(connection),
-        };
-        shared.prepare(true)?;
-        Ok(Self {
-            inner: Arc::new(shared),
         })
     }
 
     /// A private in-memory database (no WAL, no file): for tests. Only clones of this store share it.
     pub fn in_memory() -> Result<Self, OperatorStoreError> {
         let store = "sqlite::memory:".to_owned();
-        let connection = Connection::open_in_memory().map_err(|e| OperatorStoreError::Backend {
+        let connection = open_in_memory().map_err(|e| OperatorStoreError::Backend {
             store: store.clone(),
-            reason: format!("cannot open an in-memory database: {e}"),
+            reason: e.to_string(),
         })?;
-        let shared = Shared {
+        Self::with(Shared {
             store,
             path: None,
             connection: Mutex::new(connection),
-        };
-        shared.prepare(false)?;
+        })
+    }
+
+    /// A store over an open connection, once its schema is current.
+    fn with(shared: Shared) -> Result<Self, OperatorStoreError> {
+        shared.migrate(&mut shared.lock())?;
         Ok(Self {
             inner: Arc::new(shared),
         })
@@ -268,13 +287,6 @@ impl SqliteOperatorStore {
     pub fn path(&self) -> Option<&Path> {
         self.inner.path.as_deref()
     }
-}
-
-fn is_busy(error: &rusqlite::Error) -> bool {
-    matches!(
-        error.sqlite_error_code(),
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-    )
 }
 
 impl Shared {
@@ -306,37 +318,6 @@ impl Shared {
             | rusqlite::Error::FromSqlConversionFailure(..)
             | rusqlite::Error::IntegralValueOutOfRange(..) => self.corrupt(what.to_owned(), error.to_string()),
             _ => self.backend(doing, error),
-        }
-    }
-
-    /// Connection settings, then the schema.
-    fn prepare(&self, file: bool) -> Result<(), OperatorStoreError> {
-        let mut connection = self.lock();
-        connection
-            .busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| self.backend("cannot set the busy timeout", &e))?;
-        if file {
-            self.enable_wal(&connection)?;
-            connection
-                .pragma_update(None, "synchronous", "FULL")
-                .map_err(|e| self.backend("cannot set synchronous=FULL", &e))?;
-        }
-        self.migrate(&mut connection)
-    }
-
-    /// Switching to WAL takes an exclusive lock and can report busy without waiting when several connections
-    /// open a new file at once, so it is retried until [`BUSY_TIMEOUT`].
-    fn enable_wal(&self, connection: &Connection) -> Result<(), OperatorStoreError> {
-        let deadline = Instant::now() + BUSY_TIMEOUT;
-        loop {
-            match connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0)) {
-                Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
-                Ok(mode) => {
-                    return Err(self.backend("cannot enable WAL", &format!("the journal mode stayed {mode}")));
-                }
-                Err(e) if is_busy(&e) && Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-                Err(e) => return Err(self.backend("cannot enable WAL", &e)),
-            }
         }
     }
 
@@ -425,6 +406,32 @@ impl Shared {
             })
             .map_err(|e| self.sql(&format!("cannot run {query:?}"), "operator_rows", &e))?;
         raw.into_iter().map(|raw| self.decode(raw)).collect()
+    }
+
+    fn revisions(&self, query: &Query) -> Result<Vec<(String, RowRevision)>, OperatorStoreError> {
+        let (filter, parameters) = Filter::of(query);
+        let raw = self
+            .lock()
+            .prepare_cached(filter.revisions())
+            .and_then(|mut statement| {
+                statement
+                    .query_map(params_from_iter(parameters), |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<(String, i64)>>>()
+            })
+            .map_err(|e| self.sql(&format!("cannot run {query:?}"), "operator_rows", &e))?;
+        raw.into_iter()
+            .map(|(key, revision)| {
+                let revision = RowRevision::try_from(revision).map_err(|_| {
+                    self.corrupt(
+                        format!("{} {key:?}", query.kind()),
+                        format!("revision {revision} is not positive"),
+                    )
+                })?;
+                Ok((key, revision))
+            })
+            .collect()
     }
 
     fn count(&self, query: &Query) -> Result<u64, OperatorStoreError> {
@@ -584,6 +591,10 @@ impl OperatorStore for SqliteOperatorStore {
 
     async fn count(&self, query: &Query) -> Result<u64, OperatorStoreError> {
         self.inner.count(query)
+    }
+
+    async fn revisions(&self, query: &Query) -> Result<Vec<(String, RowRevision)>, OperatorStoreError> {
+        self.inner.revisions(query)
     }
 
     async fn commit(&self, batch: Batch) -> Result<Committed, OperatorStoreError> {

@@ -45,6 +45,11 @@
 //! **hints**: delivered at most once, never replayed, lost while no listener is connected. The stream ends when
 //! its connection does; watch again and re-read every scope you care about, and re-read whenever a hint names a
 //! newer revision than the one you hold.
+//!
+//! # Other stores on PostgreSQL
+//!
+//! [`parse_config`], [`build_pool`], [`is_lower_identifier`], [`server_of`] and [`describe_error`] connect and
+//! name a server as this store does, for stores that keep their own tables next to it (the operator layer's).
 
 mod schema;
 mod watch;
@@ -151,15 +156,12 @@ impl PostgresStoreBuilder {
 
     /// Connects, and creates or migrates the schema. Needs a tokio runtime.
     pub async fn connect(self) -> Result<PostgresStore, StoreError> {
-        let mut parsed = Config::from_str(&self.config).map_err(|e| StoreError::Backend {
+        let parsed = parse_config(&self.config).map_err(|e| StoreError::Backend {
             store: "postgres".to_owned(),
             message: format!("invalid connection configuration: {}", describe_error(&e)),
         })?;
-        if parsed.get_connect_timeout().is_none() {
-            parsed.connect_timeout(CONNECT_TIMEOUT);
-        }
         let schema = self.schema;
-        if !valid_schema(&schema) {
+        if !is_lower_identifier(&schema, MAX_SCHEMA_LEN) {
             return Err(StoreError::Backend {
                 store: format!("postgres {}", server_of(&parsed)),
                 message: format!(
@@ -179,17 +181,7 @@ impl PostgresStoreBuilder {
                     .to_owned(),
             ));
         }
-        let manager = Manager::from_config(
-            parsed.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(self.pool_size)
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .build()
+        let pool = build_pool(parsed.clone(), self.pool_size)
             .map_err(|e| backend(format!("cannot build the connection pool: {e}")))?;
         let store = PostgresStore {
             inner: Arc::new(Inner {
@@ -280,16 +272,46 @@ impl fmt::Debug for PostgresStore {
     }
 }
 
-/// Whether `schema` is a plain lower-case identifier that leaves room for the `_changes` channel suffix.
-fn valid_schema(schema: &str) -> bool {
-    let mut chars = schema.chars();
+/// The longest schema name: it leaves room for the `_changes` channel suffix in PostgreSQL's 63 bytes.
+const MAX_SCHEMA_LEN: usize = 55;
+
+/// Reads a connection configuration (a URL or `key=value` string, as `tokio-postgres` reads them), with a
+/// connect timeout of 10 seconds when it sets none.
+pub fn parse_config(config: &str) -> Result<Config, tokio_postgres::Error> {
+    let mut parsed = Config::from_str(config)?;
+    if parsed.get_connect_timeout().is_none() {
+        parsed.connect_timeout(CONNECT_TIMEOUT);
+    }
+    Ok(parsed)
+}
+
+/// A pool of at most `max_size` connections to `config`, without TLS, on tokio; a connection handed out again
+/// is only checked for being closed (deadpool's fast recycling). Building connects nothing.
+pub fn build_pool(config: Config, max_size: usize) -> Result<Pool, deadpool_postgres::BuildError> {
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(max_size)
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()
+}
+
+/// Whether `name` is a plain lower-case SQL identifier (`[a-z_][a-z0-9_]*`) of at most `max_len` bytes: one
+/// that needs no escaping in quotes and that PostgreSQL keeps as it is written.
+pub fn is_lower_identifier(name: &str, max_len: usize) -> bool {
+    let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && schema.len() <= 55
+        && name.len() <= max_len
 }
 
 /// `host:port/db` of a configuration, without credentials.
-fn server_of(config: &Config) -> String {
+pub fn server_of(config: &Config) -> String {
     let host = match config.get_hosts().first() {
         Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
         #[cfg(unix)]
@@ -302,7 +324,7 @@ fn server_of(config: &Config) -> String {
 }
 
 /// An error's message with its causes (a database error's own message is in its source).
-fn describe_error(error: &tokio_postgres::Error) -> String {
+pub fn describe_error(error: &tokio_postgres::Error) -> String {
     let mut message = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
