@@ -5,161 +5,18 @@
 //! them). Under `CI` a missing browser fails the run; elsewhere the test says how to install it and returns.
 //! Screenshots are saved under `target/screenshots/`.
 
+#[path = "support/browser.rs"]
+mod browser;
 #[path = "../examples/dashboard/host.rs"]
 mod host;
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{Value, json};
+use browser::{Browser, browser, click, installed, js, js_async, serve, shot, until};
+use fantoccini::Client;
+use serde_json::json;
 use zelavis::registry::store::Scope;
 use zelavis::registry::store::memory::MemoryStore;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-struct Browser {
-    client: Client,
-    driver: tokio::process::Child,
-    _profile: tempfile::TempDir,
-}
-
-fn installed() -> bool {
-    let chromium = std::env::var("ZELAVIS_CHROMIUM").unwrap_or_else(|_| CHROMIUM.to_owned());
-    let driver = std::env::var("ZELAVIS_CHROMEDRIVER").unwrap_or_else(|_| CHROMEDRIVER.to_owned());
-    if Path::new(&chromium).exists() && Path::new(&driver).exists() {
-        return true;
-    }
-    let help =
-        "the browser tests need Debian's chromium and chromium-driver: apt-get install -y chromium chromium-driver";
-    assert!(std::env::var_os("CI").is_none(), "CI: {help}");
-    eprintln!("skipping: {help}");
-    false
-}
-
-async fn browser() -> Browser {
-    let chromium = std::env::var("ZELAVIS_CHROMIUM").unwrap_or_else(|_| CHROMIUM.to_owned());
-    let driver_path = std::env::var("ZELAVIS_CHROMEDRIVER").unwrap_or_else(|_| CHROMEDRIVER.to_owned());
-    let port = free_port();
-    let driver = tokio::process::Command::new(driver_path)
-        .arg(format!("--port={port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("chromedriver starts");
-    let profile = tempfile::tempdir().expect("a profile directory");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1440,900", "--hide-scrollbars", format!("--user-data-dir={}", profile.path().display()),
-            ]
-        }),
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    let client = loop {
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector)
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await
-        {
-            Ok(client) => break client,
-            Err(error) if started.elapsed() < Duration::from_secs(20) => {
-                let _ = error;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(error) => panic!("chromedriver did not answer at {url}: {error}"),
-        }
-    };
-    Browser {
-        client,
-        driver,
-        _profile: profile,
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-async fn serve(router: axum::Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    address
-}
-
-fn screenshots() -> PathBuf {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"), PathBuf::from)
-        .join("screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshot directory");
-    dir
-}
-
-async fn shot(client: &Client, name: &str) {
-    let png = client.screenshot().await.expect("screenshot");
-    let path = screenshots().join(name);
-    std::fs::write(&path, png).expect("write screenshot");
-    eprintln!("  screenshot {}", path.display());
-}
-
-/// Runs `script` (a function body) and returns its value.
-async fn js(client: &Client, script: &str) -> Value {
-    client
-        .execute(script, vec![])
-        .await
-        .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
-}
-
-/// Runs an async script: `script` is the body of an async function whose return value is returned.
-async fn js_async(client: &Client, script: &str) -> Value {
-    let wrapped = format!(
-        "const done = arguments[arguments.length - 1]; (async () => {{ {script} }})().then(done, (e) => done({{ thrown: String(e && e.name), code: e && e.code, message: String(e && e.message) }}));"
-    );
-    client
-        .execute_async(&wrapped, vec![])
-        .await
-        .unwrap_or_else(|e| panic!("async script failed: {e}\n{script}"))
-}
-
-/// Waits until `condition` (a JS expression) is truthy.
-async fn until(client: &Client, what: &str, condition: &str) {
-    let started = Instant::now();
-    loop {
-        if js(client, &format!("return !!({condition});")).await == Value::Bool(true) {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "timed out waiting for {what}: {condition}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn click(client: &Client, css: &str) {
-    until(client, css, &format!("document.querySelector({})", json!(css))).await;
-    client
-        .find(Locator::Css(css))
-        .await
-        .expect("element")
-        .click()
-        .await
-        .expect("click");
-}
 
 /// Enters the plugin frame once its bridge is open.
 async fn enter_plugin_frame(client: &Client) {
@@ -185,7 +42,7 @@ async fn the_dashboard_in_a_real_browser() {
         .expect("the host starts");
     let address = serve(host.router).await;
     let base = format!("http://{address}");
-    let Browser { client, mut driver, .. } = browser().await;
+    let Browser { client, mut driver, .. } = browser(1440, 900).await;
     eprintln!("browser up in {:?}", started.elapsed());
 
     // ---- the shell loads; Workspace: one entry per installed top-level plugin, none for children.

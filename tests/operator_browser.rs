@@ -5,16 +5,20 @@
 //! browser fails the run; elsewhere the test says how to install it and returns. Screenshots are saved as
 //! `target/screenshots/operator-*.png`.
 
+#[path = "support/browser.rs"]
+mod browser;
 #[path = "../zelavis-registry/wasm/tests/support/mod.rs"]
 mod guest;
 #[path = "../examples/dashboard/host.rs"]
 mod host;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use browser::{
+    Browser, browser, click, found, installed, js, js_async, select, serve, shot, text, type_into, until, until_found,
+};
+use fantoccini::Client;
 use serde_json::{Value, json};
 use zelavis::registry::store::Scope;
 use zelavis::registry::store::memory::MemoryStore;
@@ -23,181 +27,6 @@ use zelavis_operator::prelude::{
     Actor, Bundle, BundleContents, BundleLimits, Clock, Name, PublishOptions, ReleaseRecord, Role, RolloutState,
     SystemClock, pack,
 };
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-struct Browser {
-    client: Client,
-    driver: tokio::process::Child,
-    _profile: tempfile::TempDir,
-}
-
-fn installed() -> bool {
-    let chromium = std::env::var("ZELAVIS_CHROMIUM").unwrap_or_else(|_| CHROMIUM.to_owned());
-    let driver = std::env::var("ZELAVIS_CHROMEDRIVER").unwrap_or_else(|_| CHROMEDRIVER.to_owned());
-    if Path::new(&chromium).exists() && Path::new(&driver).exists() {
-        return true;
-    }
-    let help =
-        "the browser tests need Debian's chromium and chromium-driver: apt-get install -y chromium chromium-driver";
-    assert!(std::env::var_os("CI").is_none(), "CI: {help}");
-    eprintln!("skipping: {help}");
-    false
-}
-
-async fn browser() -> Browser {
-    let chromium = std::env::var("ZELAVIS_CHROMIUM").unwrap_or_else(|_| CHROMIUM.to_owned());
-    let driver_path = std::env::var("ZELAVIS_CHROMEDRIVER").unwrap_or_else(|_| CHROMEDRIVER.to_owned());
-    let port = free_port();
-    let driver = tokio::process::Command::new(driver_path)
-        .arg(format!("--port={port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("chromedriver starts");
-    let profile = tempfile::tempdir().expect("a profile directory");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1440,1000", "--hide-scrollbars", format!("--user-data-dir={}", profile.path().display()),
-            ]
-        }),
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    let client = loop {
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector)
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await
-        {
-            Ok(client) => break client,
-            Err(_) if started.elapsed() < Duration::from_secs(20) => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(error) => panic!("chromedriver did not answer at {url}: {error}"),
-        }
-    };
-    Browser {
-        client,
-        driver,
-        _profile: profile,
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-async fn serve(router: axum::Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    address
-}
-
-fn screenshots() -> PathBuf {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"), PathBuf::from)
-        .join("screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshot directory");
-    dir
-}
-
-async fn shot(client: &Client, name: &str) {
-    let png = client.screenshot().await.expect("screenshot");
-    let path = screenshots().join(name);
-    std::fs::write(&path, png).expect("write screenshot");
-    eprintln!("  screenshot {}", path.display());
-}
-
-/// Runs `script` (a function body) and returns its value.
-async fn js(client: &Client, script: &str) -> Value {
-    client
-        .execute(script, vec![])
-        .await
-        .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
-}
-
-/// Runs an async script: `script` is the body of an async function whose return value is returned.
-async fn js_async(client: &Client, script: &str) -> Value {
-    let wrapped = format!(
-        "const done = arguments[arguments.length - 1]; (async () => {{ {script} }})().then(done, (e) => done({{ thrown: String(e && e.name), message: String(e && e.message) }}));"
-    );
-    client
-        .execute_async(&wrapped, vec![])
-        .await
-        .unwrap_or_else(|e| panic!("async script failed: {e}\n{script}"))
-}
-
-/// Waits until `condition` (a JS expression) is truthy.
-async fn until(client: &Client, what: &str, condition: &str) {
-    let started = Instant::now();
-    loop {
-        if js(client, &format!("return !!({condition});")).await == Value::Bool(true) {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "timed out waiting for {what}: {condition}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn click(client: &Client, css: &str) {
-    until(client, css, &format!("document.querySelector({})", json!(css))).await;
-    client
-        .find(Locator::Css(css))
-        .await
-        .expect("element")
-        .click()
-        .await
-        .expect("click");
-}
-
-async fn select(client: &Client, css: &str, value: &str) {
-    until(
-        client,
-        css,
-        &format!(
-            "document.querySelector({}) && !document.querySelector({}).disabled",
-            json!(css),
-            json!(css)
-        ),
-    )
-    .await;
-    client
-        .find(Locator::Css(css))
-        .await
-        .expect("select")
-        .select_by_value(value)
-        .await
-        .expect("select a value");
-}
-
-async fn text(client: &Client, css: &str) -> String {
-    let value = js(
-        client,
-        &format!(
-            "const e = document.querySelector({}); return e ? e.textContent.trim() : null;",
-            json!(css)
-        ),
-    )
-    .await;
-    value.as_str().unwrap_or_default().to_owned()
-}
 
 /// A row of the tenant's plugin table.
 fn tenant_row(plugin: &str, inner: &str) -> String {
@@ -257,6 +86,29 @@ fn rollout_card(key: &str, inner: &str) -> String {
     format!("#rollouts article[data-rollout=\"{key}\"] {inner}")
 }
 
+/// Waits until the rollout card `key` is in `state`.
+async fn until_rollout_state(client: &Client, what: &str, key: &str, state: &str) {
+    let css = format!("#rollouts article[data-rollout=\"{key}\"][data-state={state}]");
+    until_found(client, what, &css).await;
+}
+
+/// The steps of the rollout card `key`, each as `step:state`.
+async fn rollout_steps(client: &Client, key: &str) -> Value {
+    js(
+        client,
+        &format!(
+            "return Array.from(document.querySelectorAll({})).map((li) => li.dataset.step + ':' + li.dataset.stepState);",
+            json!(rollout_card(key, ".steps li"))
+        ),
+    )
+    .await
+}
+
+/// The token the panel keeps in this tab's session storage.
+async fn stored_token(client: &Client) -> Value {
+    js(client, "return sessionStorage.getItem('zelavis-super-admin-token');").await
+}
+
 // One browser session tells the whole story: starting chromium once keeps the suite to a few seconds.
 #[allow(clippy::too_many_lines, reason = "one browser session, one story, in order")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,7 +127,7 @@ async fn the_super_admin_panel_in_a_real_browser() {
     let host_view = host;
     let address = serve(router).await;
     let base = format!("http://{address}");
-    let Browser { client, mut driver, .. } = browser().await;
+    let Browser { client, mut driver, .. } = browser(1440, 1000).await;
     eprintln!("browser up in {:?}", started.elapsed());
 
     // ---- signed out: the panel loads under its policy (its own script ran, its own stylesheet applied).
@@ -300,13 +152,7 @@ async fn the_super_admin_panel_in_a_real_browser() {
     shot(&client, "operator-1-signed-out.png").await;
 
     // ---- a wrong token is refused with the API's code, and not kept.
-    client
-        .find(Locator::Css("#token"))
-        .await
-        .expect("token field")
-        .send_keys("not-the-token")
-        .await
-        .expect("type");
+    type_into(&client, "#token", "not-the-token").await;
     click(&client, "#connect").await;
     until(&client, "the refusal", "!document.querySelector('#token-error').hidden").await;
     assert!(
@@ -314,19 +160,10 @@ async fn the_super_admin_panel_in_a_real_browser() {
         "{}",
         text(&client, "#token-error").await
     );
-    assert_eq!(
-        js(&client, "return sessionStorage.getItem('zelavis-super-admin-token');").await,
-        Value::Null
-    );
+    assert_eq!(stored_token(&client).await, Value::Null);
 
     // ---- the owner's token: the catalog, with badges, default versions, tiers, niches and usage.
-    client
-        .find(Locator::Css("#token"))
-        .await
-        .expect("token field")
-        .send_keys(&token)
-        .await
-        .expect("type");
+    type_into(&client, "#token", &token).await;
     click(&client, "#connect").await;
     until(
         &client,
@@ -336,7 +173,7 @@ async fn the_super_admin_panel_in_a_real_browser() {
     .await;
     assert!(js(&client, "return document.querySelector('#token-error').hidden;").await == json!(true));
     assert_eq!(
-        js(&client, "return sessionStorage.getItem('zelavis-super-admin-token');").await,
+        stored_token(&client).await,
         json!(token),
         "the token is kept in this tab's session storage"
     );
@@ -368,13 +205,10 @@ async fn the_super_admin_panel_in_a_real_browser() {
 
     // ---- pick acme: its plugins, tier and niche.
     select(&client, "#tenant-picker", "acme").await;
-    until(
+    until_found(
         &client,
         "acme's plugins",
-        &format!(
-            "document.querySelector({})",
-            json!(tenant_row("discounts", "[data-action=enable]"))
-        ),
+        &tenant_row("discounts", "[data-action=enable]"),
     )
     .await;
     let meta = text(&client, "#tenant-meta").await;
@@ -385,13 +219,10 @@ async fn the_super_admin_panel_in_a_real_browser() {
 
     // ---- enable discounts: it becomes enabled at default-latest, and the tenant's runtime runs it.
     click(&client, &tenant_row("discounts", "[data-action=enable]")).await;
-    until(
+    until_found(
         &client,
         "discounts enabled",
-        &format!(
-            "document.querySelector({})",
-            json!(tenant_row("discounts", "[data-state=enabled]"))
-        ),
+        &tenant_row("discounts", "[data-state=enabled]"),
     )
     .await;
     assert_eq!(
@@ -457,24 +288,16 @@ async fn the_super_admin_panel_in_a_real_browser() {
 
     // ---- crm fits acme (pro, retail): enabled too.
     click(&client, &tenant_row("crm", "[data-action=enable]")).await;
-    until(
-        &client,
-        "crm enabled",
-        &format!(
-            "document.querySelector({})",
-            json!(tenant_row("crm", "[data-state=enabled]"))
-        ),
-    )
-    .await;
+    until_found(&client, "crm enabled", &tenant_row("crm", "[data-state=enabled]")).await;
     scroll_to(&client, "#tenant-panel").await;
     shot(&client, "operator-3-enabled-and-pinned.png").await;
 
     // ---- helpdesk needs growth: refused, with the seed's code on its row, and nothing changes.
     click(&client, &tenant_row("helpdesk", "[data-action=enable]")).await;
-    until(
+    until_found(
         &client,
         "the tier refusal",
-        "document.querySelector('#tenant-plugins tr[data-error-for=\"helpdesk\"] .row-error[data-code=\"tier_too_low\"]')",
+        "#tenant-plugins tr[data-error-for=\"helpdesk\"] .row-error[data-code=\"tier_too_low\"]",
     )
     .await;
     let refusal = text(&client, "#tenant-plugins tr[data-error-for=\"helpdesk\"] .row-error").await;
@@ -482,46 +305,21 @@ async fn the_super_admin_panel_in_a_real_browser() {
         refusal.starts_with("tier_too_low") && refusal.contains("growth"),
         "{refusal}"
     );
-    assert!(
-        js(
-            &client,
-            &format!(
-                "return !!document.querySelector({});",
-                json!(tenant_row("helpdesk", "[data-state=disabled]"))
-            )
-        )
-        .await
-            == json!(true)
-    );
+    assert!(found(&client, &tenant_row("helpdesk", "[data-state=disabled]")).await);
     assert!(!runtime.is_active("helpdesk").await);
     scroll_to(&client, "#tenant-panel").await;
     shot(&client, "operator-4-tier-too-low.png").await;
 
     // ---- analytics fails its setup in acme's runtime: enabled, but failing, with a health banner.
     click(&client, &tenant_row("analytics", "[data-action=enable]")).await;
-    until(
-        &client,
-        "the health banner",
-        "document.querySelector('#banners [data-health=analytics]')",
-    )
-    .await;
+    until_found(&client, "the health banner", "#banners [data-health=analytics]").await;
     let banner = text(&client, "#banners [data-health=analytics]").await;
     assert!(
         banner.contains("in acme") && banner.contains("ANALYTICS_TRACKING_ID"),
         "{banner}"
     );
     assert_eq!(text(&client, "#health-pill").await, "1 plugin failing");
-    assert!(
-        js(
-            &client,
-            &format!(
-                "return !!document.querySelector({});",
-                json!(tenant_row("analytics", "[data-health=failing]"))
-            )
-        )
-        .await
-            == json!(true)
-    );
+    assert!(found(&client, &tenant_row("analytics", "[data-health=failing]")).await);
     let line = text(&client, "#tenant-status").await;
     assert!(line.contains("failed to start"), "{line}");
     scroll_to(&client, "#tenant-panel").await;
@@ -539,16 +337,16 @@ async fn the_super_admin_panel_in_a_real_browser() {
     assert_eq!(deprecated["status"], json!(200), "{deprecated}");
     assert_eq!(deprecated["body"]["banners"][0]["tenant"], json!("acme"));
     click(&client, "#refresh").await;
-    until(
+    until_found(
         &client,
         "the catalog's deprecation banner",
-        "document.querySelector('#banners [data-deprecated=crm]')",
+        "#banners [data-deprecated=crm]",
     )
     .await;
-    until(
+    until_found(
         &client,
         "acme's deprecation banner",
-        "document.querySelector('#tenant-banners [data-banner=crm]')",
+        "#tenant-banners [data-banner=crm]",
     )
     .await;
     assert_eq!(
@@ -572,13 +370,7 @@ async fn the_super_admin_panel_in_a_real_browser() {
     let publishing = "#publish-panel";
     scroll_to(&client, publishing).await;
     for (css, path) in [("#upload-bundle", &bundle_path), ("#upload-signature", &sig_path)] {
-        client
-            .find(Locator::Css(css))
-            .await
-            .expect("a file input")
-            .send_keys(&path.display().to_string())
-            .await
-            .expect("choose the file");
+        type_into(&client, css, &path.display().to_string()).await;
     }
     assert_eq!(
         js(&client, "return document.querySelector('#upload-tenant').value;").await,
@@ -588,30 +380,12 @@ async fn the_super_admin_panel_in_a_real_browser() {
     select(&client, "#upload-wait", "0").await;
     click(&client, "#judge-settings summary").await;
     for (css, value) in [("#judge-window", "5"), ("#judge-min", "50")] {
-        client
-            .find(Locator::Css(css))
-            .await
-            .expect("a judge setting")
-            .send_keys(value)
-            .await
-            .expect("type");
+        type_into(&client, css, value).await;
     }
     click(&client, "#upload-submit").await;
     let first = "reviews@1.0.0";
-    until(
-        &client,
-        "the upload smoke-tested",
-        &format!("document.querySelector('#rollouts article[data-rollout=\"{first}\"][data-state=smoke_tested]')"),
-    )
-    .await;
-    let steps = js(
-        &client,
-        &format!(
-            "return Array.from(document.querySelectorAll({})).map((li) => li.dataset.step + ':' + li.dataset.stepState);",
-            json!(rollout_card(first, ".steps li"))
-        ),
-    )
-    .await;
+    until_rollout_state(&client, "the upload smoke-tested", first, "smoke_tested").await;
+    let steps = rollout_steps(&client, first).await;
     assert_eq!(
         steps,
         json!([
@@ -636,15 +410,7 @@ async fn the_super_admin_panel_in_a_real_browser() {
     // ---- a canary on acme (picked in the card), traffic, one judged window, then promote (no wait).
     click(&client, &rollout_card(first, "input[data-pick=acme]")).await;
     click(&client, &rollout_card(first, "[data-action=canary]")).await;
-    until(
-        &client,
-        "the canary",
-        &format!(
-            "document.querySelector({})",
-            json!(rollout_card(first, "[data-canary=acme]"))
-        ),
-    )
-    .await;
+    until_found(&client, "the canary", &rollout_card(first, "[data-canary=acme]")).await;
     let reviews = Name::parse("reviews").expect("a name");
     let version = semver::Version::new(1, 0, 0);
     let rollout = operator
@@ -680,13 +446,10 @@ async fn the_super_admin_panel_in_a_real_browser() {
         tokio::time::sleep(Duration::from_millis(u64::try_from(due).unwrap_or(0))).await;
     }
     click(&client, &rollout_card(first, "[data-action=judge]")).await;
-    until(
+    until_found(
         &client,
         "the judged window",
-        &format!(
-            "document.querySelector({})",
-            json!(rollout_card(first, "[data-window=\"0\"] [data-verdict=pass]"))
-        ),
+        &rollout_card(first, "[data-window=\"0\"] [data-verdict=pass]"),
     )
     .await;
     assert_eq!(
@@ -708,20 +471,9 @@ async fn the_super_admin_panel_in_a_real_browser() {
     scroll_to(&client, &rollout_card(first, "")).await;
     shot(&client, "operator-8-canary.png").await;
     click(&client, &rollout_card(first, "[data-field=reason]")).await;
-    client
-        .find(Locator::Css(&rollout_card(first, "[data-field=reason]")))
-        .await
-        .expect("the reason field")
-        .send_keys("one clean window")
-        .await
-        .expect("type");
+    type_into(&client, &rollout_card(first, "[data-field=reason]"), "one clean window").await;
     click(&client, &rollout_card(first, "[data-action=promote]")).await;
-    until(
-        &client,
-        "the promotion",
-        &format!("document.querySelector('#rollouts article[data-rollout=\"{first}\"][data-state=promoted]')"),
-    )
-    .await;
+    until_rollout_state(&client, "the promotion", first, "promoted").await;
     until(
         &client,
         "reviews in the catalog at 1.0.0",
@@ -754,47 +506,28 @@ async fn the_super_admin_panel_in_a_real_browser() {
     assert_eq!(published.state, RolloutState::SmokeTested);
     click(&client, "#refresh").await;
     let second = "reviews@1.1.0";
-    until(
+    until_found(
         &client,
         "the second rollout",
-        &format!(
-            "document.querySelector({})",
-            json!(rollout_card(second, "[data-action=rollback]"))
-        ),
+        &rollout_card(second, "[data-action=rollback]"),
     )
     .await;
     click(&client, &rollout_card(second, "[data-action=rollback]")).await;
-    until(
+    until_found(
         &client,
         "the missing reason",
-        &format!(
-            "document.querySelector({})",
-            json!(rollout_card(second, ".row-error[data-code=reason_required]"))
-        ),
+        &rollout_card(second, ".row-error[data-code=reason_required]"),
     )
     .await;
-    client
-        .find(Locator::Css(&rollout_card(second, "[data-field=reason]")))
-        .await
-        .expect("the reason field")
-        .send_keys("reviews double-count on the product page")
-        .await
-        .expect("type");
+    type_into(
+        &client,
+        &rollout_card(second, "[data-field=reason]"),
+        "reviews double-count on the product page",
+    )
+    .await;
     click(&client, &rollout_card(second, "[data-action=rollback]")).await;
-    until(
-        &client,
-        "the rollback",
-        &format!("document.querySelector('#rollouts article[data-rollout=\"{second}\"][data-state=rolled_back]')"),
-    )
-    .await;
-    let steps = js(
-        &client,
-        &format!(
-            "return Array.from(document.querySelectorAll({})).map((li) => li.dataset.step + ':' + li.dataset.stepState);",
-            json!(rollout_card(second, ".steps li"))
-        ),
-    )
-    .await;
+    until_rollout_state(&client, "the rollback", second, "rolled_back").await;
+    let steps = rollout_steps(&client, second).await;
     assert_eq!(
         steps,
         json!([
@@ -813,13 +546,10 @@ async fn the_super_admin_panel_in_a_real_browser() {
         .goto(&format!("{base}/zelavis/super-admin/"))
         .await
         .expect("reload");
-    until(
+    until_found(
         &client,
         "the restored session",
-        &format!(
-            "document.querySelector({})",
-            json!(tenant_row("discounts", "[data-state=enabled]"))
-        ),
+        &tenant_row("discounts", "[data-state=enabled]"),
     )
     .await;
     assert_eq!(
@@ -828,10 +558,7 @@ async fn the_super_admin_panel_in_a_real_browser() {
     );
     click(&client, "#sign-out").await;
     until(&client, "signed out", "!document.querySelector('#signed-out').hidden").await;
-    assert_eq!(
-        js(&client, "return sessionStorage.getItem('zelavis-super-admin-token');").await,
-        Value::Null
-    );
+    assert_eq!(stored_token(&client).await, Value::Null);
 
     // Everything the panel did is in the audit log, as the token's actor.
     let events = operator

@@ -380,6 +380,15 @@ impl Operator {
         Ok(out.into_iter().flatten().collect())
     }
 
+    /// Commits a batch: `Ok(false)` when another write got there first (the caller re-reads and tries again).
+    pub(crate) async fn try_commit(&self, batch: Batch) -> Result<bool, OperatorError> {
+        match self.commit(batch).await {
+            Err(e) if is_conflict(&e) => Ok(false),
+            Err(e) => Err(e),
+            Ok(()) => Ok(true),
+        }
+    }
+
     pub(crate) async fn commit(&self, batch: Batch) -> Result<(), OperatorError> {
         self.inner.store.commit(batch).await?;
         Ok(())
@@ -433,14 +442,13 @@ impl Operator {
             let entry = AuditEntry::new(self.now(), &actor.id, "tenant.update", format!("tenant:{}", after.id))
                 .before(public_tenant(&before))
                 .after(public_tenant(&after));
-            match self
-                .commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry))
-                .await
+            if !self
+                .try_commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry))
+                .await?
             {
-                Err(e) if is_conflict(&e) => {}
-                Err(e) => return Err(e),
-                Ok(()) => return Ok(after),
+                continue;
             }
+            return Ok(after);
         }
         Err(contended(format!("tenant {:?}", spec.id.as_str())))
     }
@@ -870,20 +878,17 @@ impl Operator {
             let entry = AuditEntry::new(self.now(), &actor.id, "tenant.disable", target(tenant, plugin))
                 .before(&grant)
                 .after(&after);
-            match self
-                .commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry))
-                .await
+            if !self
+                .try_commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry))
+                .await?
             {
-                Err(e) if is_conflict(&e) => {}
-                Err(e) => return Err(e),
-                Ok(()) => {
-                    return Ok(GrantChange {
-                        enablement: after,
-                        changed: true,
-                        report,
-                    });
-                }
+                continue;
             }
+            return Ok(GrantChange {
+                enablement: after,
+                changed: true,
+                report,
+            });
         }
         Err(contended(target(tenant, plugin)))
     }
@@ -957,29 +962,26 @@ impl Operator {
             let entry = AuditEntry::new(self.now(), &actor.id, action, target(tenant, plugin))
                 .before(&before)
                 .after(&after);
-            match self
-                .commit(
+            if !self
+                .try_commit(
                     Batch::new()
                         .write(after.write(Expected::of(current.as_ref().map(|(_, r)| r))))
                         .audit(entry),
                 )
-                .await
+                .await?
             {
-                Err(e) if is_conflict(&e) => {}
-                Err(e) => return Err(e),
-                Ok(()) => {
-                    let report = if enabled {
-                        self.apply(&tenant_rec.id, &record.id, version.as_ref()).await?
-                    } else {
-                        None
-                    };
-                    return Ok(GrantChange {
-                        enablement: after,
-                        changed: true,
-                        report,
-                    });
-                }
+                continue;
             }
+            let report = if enabled {
+                self.apply(&tenant_rec.id, &record.id, version.as_ref()).await?
+            } else {
+                None
+            };
+            return Ok(GrantChange {
+                enablement: after,
+                changed: true,
+                report,
+            });
         }
         Err(contended(target(tenant, plugin)))
     }
@@ -1013,14 +1015,13 @@ impl Operator {
                 .before(&before.deprecated)
                 .after(&after.deprecated)
                 .reason(request.message.clone());
-            match self
-                .commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry))
-                .await
+            if !self
+                .try_commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry))
+                .await?
             {
-                Err(e) if is_conflict(&e) => {}
-                Err(e) => return Err(e),
-                Ok(()) => return self.banners_for(&after).await,
+                continue;
             }
+            return self.banners_for(&after).await;
         }
         Err(contended(format!("plugin {plugin:?}")))
     }
@@ -1105,14 +1106,13 @@ impl Operator {
             let entry = AuditEntry::new(self.now(), &actor.id, action, format!("plugin:{key}"))
                 .before(serde_json::json!({"staged": before.staged, "deprecated": before.deprecated, "removed": before.removed}))
                 .after(serde_json::json!({"staged": after.staged, "deprecated": after.deprecated, "removed": after.removed}));
-            match self
-                .commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry))
-                .await
+            if !self
+                .try_commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry))
+                .await?
             {
-                Err(e) if is_conflict(&e) => {}
-                Err(e) => return Err(e),
-                Ok(()) => return Ok(after),
+                continue;
             }
+            return Ok(after);
         }
         Err(contended(format!("release {key}")))
     }
@@ -1157,11 +1157,10 @@ impl Operator {
                 }
             }
             let entry = AuditEntry::new(now, &actor.id, "plugin.remove", format!("plugin:{plugin}")).before(&before);
-            match self.commit(batch.audit(entry)).await {
-                Err(e) if is_conflict(&e) => {}
-                Err(e) => return Err(e),
-                Ok(()) => return Ok(after),
+            if !self.try_commit(batch.audit(entry)).await? {
+                continue;
             }
+            return Ok(after);
         }
         Err(contended(format!("plugin {plugin:?}")))
     }
@@ -1202,24 +1201,21 @@ impl Operator {
             if let Some(reason) = &reason {
                 entry = entry.reason(reason.clone());
             }
-            match self
-                .commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry))
-                .await
+            if !self
+                .try_commit(Batch::new().write(after.write(Expected::of(Some(&row)))).audit(entry))
+                .await?
             {
-                Err(e) if is_conflict(&e) => {}
-                Err(e) => return Err(e),
-                Ok(()) => {
-                    let grants: Vec<Enablement> = self.read_all(&using(plugin)).await?;
-                    let mut touched = Vec::new();
-                    for grant in grants {
-                        let version = if reason.is_some() { None } else { grant.version.clone() };
-                        if self.apply(&grant.tenant, &grant.plugin, version.as_ref()).await.is_ok() {
-                            touched.push(grant.tenant);
-                        }
-                    }
-                    return Ok(touched);
+                continue;
+            }
+            let grants: Vec<Enablement> = self.read_all(&using(plugin)).await?;
+            let mut touched = Vec::new();
+            for grant in grants {
+                let version = if reason.is_some() { None } else { grant.version.clone() };
+                if self.apply(&grant.tenant, &grant.plugin, version.as_ref()).await.is_ok() {
+                    touched.push(grant.tenant);
                 }
             }
+            return Ok(touched);
         }
         Err(contended(format!("plugin {plugin:?}")))
     }
@@ -1316,18 +1312,17 @@ impl Operator {
             let entry = AuditEntry::new(self.now(), &actor.id, "settings.set", target(tenant, plugin))
                 .before(redact(&stored))
                 .after(redact(&values));
-            match self
-                .commit(
+            if !self
+                .try_commit(
                     Batch::new()
                         .write(row.write(Expected::of(current.as_ref().map(|(_, r)| r))))
                         .audit(entry),
                 )
-                .await
+                .await?
             {
-                Err(e) if is_conflict(&e) => {}
-                Err(e) => return Err(e),
-                Ok(()) => return Ok(redact(&values)),
+                continue;
             }
+            return Ok(redact(&values));
         }
         Err(contended(target(tenant, plugin)))
     }
@@ -1363,14 +1358,13 @@ impl Operator {
                     last_error: health.last_error.clone(),
                     at: self.now(),
                 };
-                match self
-                    .commit(Batch::new().write(record.write(Expected::of(current.as_ref().map(|(_, r)| r)))))
-                    .await
+                if !self
+                    .try_commit(Batch::new().write(record.write(Expected::of(current.as_ref().map(|(_, r)| r)))))
+                    .await?
                 {
-                    Err(e) if is_conflict(&e) => {}
-                    Err(e) => return Err(e),
-                    Ok(()) => break,
+                    continue;
                 }
+                break;
             }
         }
         Ok(())

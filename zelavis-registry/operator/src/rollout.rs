@@ -629,9 +629,7 @@ impl Operator {
         .write(rollout.write(Expected::Revision(row.revision)))
         .audit(entry);
         match self.commit(batch).await {
-            Err(e) if is_conflict(&e) => Err(OperatorError::Conflict {
-                what: format!("rollout {} changed meanwhile; read it again", rollout_target(&rollout)),
-            }),
+            Err(e) if is_conflict(&e) => Err(changed_meanwhile(&rollout)),
             other => other,
         }
     }
@@ -656,6 +654,21 @@ impl Operator {
         require(actor, Role::Viewer, "list rollouts")?;
         let all: Vec<Rollout> = self.read_all(&Query::All(Kind::Rollout)).await?;
         Ok(all.into_iter().filter(|r| !open_only || !r.state.is_final()).collect())
+    }
+
+    /// The rollout `actor` (an operator) acts on, when it is in one of the `allowed` states.
+    async fn acting_on(
+        &self,
+        actor: &Actor,
+        action: &'static str,
+        plugin: &str,
+        version: &Version,
+        allowed: &[RolloutState],
+    ) -> Result<(Rollout, Row), OperatorError> {
+        require(actor, Role::Operator, action)?;
+        let (rollout, row) = self.rollout_row(plugin, version).await?;
+        Self::expect_state(&rollout, allowed, action)?;
+        Ok((rollout, row))
     }
 
     fn expect_state(rollout: &Rollout, allowed: &[RolloutState], action: &str) -> Result<(), OperatorError> {
@@ -824,9 +837,7 @@ impl Operator {
             .commit(Batch::new().write(rollout.write(Expected::Revision(row.revision))))
             .await
         {
-            Err(e) if is_conflict(&e) => Err(OperatorError::Conflict {
-                what: format!("rollout {} changed meanwhile; read it again", rollout_target(&rollout)),
-            }),
+            Err(e) if is_conflict(&e) => Err(changed_meanwhile(&rollout)),
             other => other,
         }
     }
@@ -841,9 +852,9 @@ impl Operator {
         version: &Version,
         reason: &str,
     ) -> Result<Rollout, OperatorError> {
-        require(actor, Role::Operator, "promote a rollout")?;
-        let (rollout, row) = self.rollout_row(plugin, version).await?;
-        Self::expect_state(&rollout, &[RolloutState::Canary], "promote")?;
+        let (rollout, row) = self
+            .acting_on(actor, "promote a rollout", plugin, version, &[RolloutState::Canary])
+            .await?;
         if let Some(ends) = rollout.wait_ends()
             && self.now() < ends
         {
@@ -889,18 +900,15 @@ impl Operator {
         version: &Version,
         reason: &str,
     ) -> Result<Rollout, OperatorError> {
-        require(actor, Role::Operator, "roll back a rollout")?;
-        let (rollout, row) = self.rollout_row(plugin, version).await?;
-        Self::expect_state(
-            &rollout,
-            &[
-                RolloutState::Canary,
-                RolloutState::Paused,
-                RolloutState::SmokeTested,
-                RolloutState::Verified,
-            ],
-            "roll back",
-        )?;
+        let allowed = [
+            RolloutState::Canary,
+            RolloutState::Paused,
+            RolloutState::SmokeTested,
+            RolloutState::Verified,
+        ];
+        let (rollout, row) = self
+            .acting_on(actor, "roll back a rollout", plugin, version, &allowed)
+            .await?;
         self.roll_back_from(actor, rollout, &row, reason).await?;
         Ok(self.rollout_row(plugin, version).await?.0)
     }
@@ -964,9 +972,15 @@ impl Operator {
         version: &Version,
         reason: &str,
     ) -> Result<Rollout, OperatorError> {
-        require(actor, Role::Operator, "pause a rollout")?;
-        let (rollout, row) = self.rollout_row(plugin, version).await?;
-        Self::expect_state(&rollout, &[RolloutState::Canary, RolloutState::SmokeTested], "pause")?;
+        let (rollout, row) = self
+            .acting_on(
+                actor,
+                "pause a rollout",
+                plugin,
+                version,
+                &[RolloutState::Canary, RolloutState::SmokeTested],
+            )
+            .await?;
         let from = rollout.state;
         self.transition(actor, rollout, &row, RolloutState::Paused, reason, Batch::new(), |r| {
             r.paused_from = Some(from);
@@ -983,9 +997,9 @@ impl Operator {
         version: &Version,
         reason: &str,
     ) -> Result<Rollout, OperatorError> {
-        require(actor, Role::Operator, "resume a rollout")?;
-        let (rollout, row) = self.rollout_row(plugin, version).await?;
-        Self::expect_state(&rollout, &[RolloutState::Paused], "resume")?;
+        let (rollout, row) = self
+            .acting_on(actor, "resume a rollout", plugin, version, &[RolloutState::Paused])
+            .await?;
         let to = rollout.paused_from.unwrap_or(RolloutState::Canary);
         self.transition(actor, rollout, &row, to, reason, Batch::new(), |r| {
             r.paused_from = None;
@@ -1004,6 +1018,12 @@ struct CheckedBundle {
 
 fn rollout_plugin(plugin: &str) -> Result<Name, OperatorError> {
     crate::error::parse_name("plugin", plugin)
+}
+
+fn changed_meanwhile(rollout: &Rollout) -> OperatorError {
+    OperatorError::Conflict {
+        what: format!("rollout {} changed meanwhile; read it again", rollout_target(rollout)),
+    }
 }
 
 fn rollout_target(rollout: &Rollout) -> String {

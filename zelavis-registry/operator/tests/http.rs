@@ -1,12 +1,14 @@
 //! The super-admin API over HTTP, without a browser: every route's success path, the seed's refusals in order
 //! with their statuses, roles, bad input of every kind in one JSON shape, scoped ids, and the panel's headers.
 
+mod support;
+
 use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
 use http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
-use tower::ServiceExt;
+use support::api::{API, Reply, call, raw};
 use zelavis_operator::http::{SuperAdminOptions, router, router_with};
 use zelavis_operator::prelude::*;
 use zelavis_registry::store::memory::MemoryStore;
@@ -14,7 +16,6 @@ use zelavis_registry::store::memory::MemoryStore;
 const OWNER: &str = "owner-token";
 const OPERATOR: &str = "operator-token";
 const VIEWER: &str = "viewer-token";
-const API: &str = "/api/super-admin";
 const CHARGES: &str = "/zelavis/api/v1/plugins/stripe/charges";
 
 // ------------------------------------------------------------------ fixtures
@@ -154,80 +155,16 @@ async fn app_with(options: SuperAdminOptions) -> App {
 
 // ------------------------------------------------------------------ requests
 
-struct Reply {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    /// Asserts an error answer: the status, the code, a message, JSON and not cached.
-    #[track_caller]
-    fn refused(&self, status: u16, code: &str) -> Value {
-        let body = self.json();
-        assert_eq!(
-            (self.status.as_u16(), body["error"].as_str()),
-            (status, Some(code)),
-            "{body}"
-        );
-        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
-        assert_eq!(
-            self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
-            Some("application/json")
-        );
-        assert_eq!(self.headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
-        body
-    }
-
-    #[track_caller]
-    fn ok(&self) -> Value {
-        assert!(self.status.is_success(), "{} {}", self.status, self.text());
-        assert_eq!(self.headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
-        assert_eq!(self.headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
-        self.json()
-    }
-}
-
-async fn raw(router: &Router, request: Request<Body>) -> Reply {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap()
-        .to_vec();
-    Reply { status, headers, body }
-}
-
-async fn call(router: &Router, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
-    let mut request = Request::builder().method(method).uri(format!("{API}{path}"));
-    if let Some(token) = token {
-        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    let request = match body {
-        Some(body) => request
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string())),
-        None => request.body(Body::empty()),
-    };
-    raw(router, request.unwrap()).await
-}
-
 async fn get(router: &Router, path: &str) -> Reply {
     call(router, Method::GET, path, Some(OWNER), None).await
 }
 
 async fn post(router: &Router, path: &str, body: Value) -> Reply {
     call(router, Method::POST, path, Some(OPERATOR), Some(body)).await
+}
+
+async fn patch(router: &Router, path: &str, body: Value) -> Reply {
+    call(router, Method::PATCH, path, Some(OPERATOR), Some(body)).await
 }
 
 async fn enable(router: &Router, tenant: &str, plugin: &str, body: Value) -> Reply {
@@ -452,15 +389,9 @@ async fn tenants_are_read_and_patched() {
     );
     get(&app.router, "/tenants/nobody").await.refused(404, "unknown_tenant");
 
-    let patched = call(
-        &app.router,
-        Method::PATCH,
-        "/tenants/acme",
-        Some(OPERATOR),
-        Some(json!({"tier": "growth", "canary": false})),
-    )
-    .await
-    .ok();
+    let patched = patch(&app.router, "/tenants/acme", json!({"tier": "growth", "canary": false}))
+        .await
+        .ok();
     assert_eq!(
         (
             patched["tier"].as_str(),
@@ -476,54 +407,24 @@ async fn tenants_are_read_and_patched() {
         .unwrap();
     assert_eq!(stored.tier, "growth");
     // `license: null` removes a token; absent keeps it.
-    let kept = call(
-        &app.router,
-        Method::PATCH,
-        "/tenants/initech",
-        Some(OPERATOR),
-        Some(json!({"niche": "restaurants"})),
-    )
-    .await
-    .ok();
+    let kept = patch(&app.router, "/tenants/initech", json!({"niche": "restaurants"}))
+        .await
+        .ok();
     assert_eq!(kept["license_token"], true);
-    let cleared = call(
-        &app.router,
-        Method::PATCH,
-        "/tenants/initech",
-        Some(OPERATOR),
-        Some(json!({"license": null})),
-    )
-    .await
-    .ok();
+    let cleared = patch(&app.router, "/tenants/initech", json!({"license": null}))
+        .await
+        .ok();
     assert_eq!(cleared["license_token"], false);
 
-    call(
-        &app.router,
-        Method::PATCH,
-        "/tenants/acme",
-        Some(OPERATOR),
-        Some(json!({"tier": "diamond"})),
-    )
-    .await
-    .refused(422, "unknown_tier");
-    call(
-        &app.router,
-        Method::PATCH,
-        "/tenants/acme",
-        Some(OPERATOR),
-        Some(json!({"id": "other"})),
-    )
-    .await
-    .refused(422, "invalid_body");
-    call(
-        &app.router,
-        Method::PATCH,
-        "/tenants/nobody",
-        Some(OPERATOR),
-        Some(json!({"tier": "pro"})),
-    )
-    .await
-    .refused(404, "unknown_tenant");
+    patch(&app.router, "/tenants/acme", json!({"tier": "diamond"}))
+        .await
+        .refused(422, "unknown_tier");
+    patch(&app.router, "/tenants/acme", json!({"id": "other"}))
+        .await
+        .refused(422, "invalid_body");
+    patch(&app.router, "/tenants/nobody", json!({"tier": "pro"}))
+        .await
+        .refused(404, "unknown_tenant");
 }
 
 // ------------------------------------------------------------------ grants
@@ -769,15 +670,9 @@ async fn refusals_come_in_the_seeds_order_with_their_statuses() {
     assert_eq!(audit_len(&app.router).await, before, "refusals record nothing");
 
     // Raising the tier lets the same call through.
-    call(
-        &app.router,
-        Method::PATCH,
-        "/tenants/acme",
-        Some(OPERATOR),
-        Some(json!({"tier": "growth"})),
-    )
-    .await
-    .ok();
+    patch(&app.router, "/tenants/acme", json!({"tier": "growth"}))
+        .await
+        .ok();
     assert_eq!(
         enable(&app.router, "acme", "insights", json!({})).await.ok()["enablement"]["enabled"],
         true

@@ -3,8 +3,7 @@
 //! (license feature, signature, tampering, version reuse, bad parts, limits), and the rollout's routes — canary,
 //! the wait (on a manual clock), promote, two promotes at once, judge, pause, resume, roll back.
 
-#[path = "../../wasm/tests/support/mod.rs"]
-mod guest;
+mod support;
 
 use std::time::Duration;
 
@@ -13,8 +12,8 @@ use axum::body::Body;
 use ed25519_dalek::SigningKey;
 use http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
-use tower::ServiceExt;
-use zelavis_operator::bundle::{BundleContents, pack};
+use support::api::{API, Reply, call, raw};
+use support::bundle::{PLUGIN, bundle, sign};
 use zelavis_operator::http::{SuperAdminOptions, router_with};
 use zelavis_operator::keyring::generate_signing_key;
 use zelavis_operator::prelude::*;
@@ -22,44 +21,13 @@ use zelavis_operator::wasm::WasmSandbox;
 use zelavis_registry::store::memory::MemoryStore;
 use zelavis_wasm::WasmLoader;
 
-const API: &str = "/api/super-admin";
 const OPERATOR: &str = "operator-token";
 const VIEWER: &str = "viewer-token";
-const PLUGIN: &str = "acme-pay";
 const KID: &str = "acme-2026";
 const T0: i64 = 1_780_000_000_000;
 const BOUNDARY: &str = "zelavis-test-7f3a9c";
 
 // ------------------------------------------------------------------ fixtures
-
-fn manifest(version: &str) -> Value {
-    guest::plugin(PLUGIN, version, json!({ "permissions": ["routes.register"] }))
-}
-
-/// A wasm plugin whose route `GET /status` answers its version (or 500 when `failing`).
-fn module(version: &str, failing: bool) -> Vec<u8> {
-    let guest_manifest = guest::guest_manifest(manifest(version), &[], &[], &[("GET", "/status")], &[]);
-    let route = json!({ "status": if failing { 500 } else { 200 }, "body": version }).to_string();
-    let (body, extra) = guest::by_kind(&[(2, &route)]);
-    guest::module(&guest_manifest, "", &body, &extra)
-}
-
-fn bundle(version: &str, failing: bool) -> Vec<u8> {
-    pack(&BundleContents {
-        manifest: serde_json::to_vec(&manifest(version)).unwrap(),
-        module: module(version, failing),
-        assets: std::collections::BTreeMap::new(),
-    })
-    .unwrap()
-}
-
-fn sign(bytes: &[u8], key: &SigningKey, kid: &str, at: Timestamp) -> String {
-    let bundle = Bundle::read(bytes, &BundleLimits::default()).unwrap();
-    ReleaseRecord::for_bundle(&bundle, "Acme Payments", kid, at)
-        .unwrap()
-        .sign(key)
-        .to_json()
-}
 
 struct App {
     router: Router,
@@ -125,7 +93,7 @@ impl App {
     /// A signed bundle of `version`: its bytes and signature file.
     fn signed(&self, version: &str) -> (Vec<u8>, String) {
         let bytes = bundle(version, false);
-        let signature = sign(&bytes, &self.key, KID, self.clock.now());
+        let signature = sign(&bytes, &self.key, KID, self.clock.now()).to_json();
         (bytes, signature)
     }
 
@@ -143,59 +111,6 @@ impl App {
 }
 
 // ------------------------------------------------------------------ requests
-
-struct Reply {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    #[track_caller]
-    fn refused(&self, status: u16, code: &str) -> Value {
-        let body = self.json();
-        assert_eq!(
-            (self.status.as_u16(), body["error"].as_str()),
-            (status, Some(code)),
-            "{body}"
-        );
-        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
-        assert_eq!(
-            self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
-            Some("application/json")
-        );
-        body
-    }
-
-    #[track_caller]
-    fn ok(&self) -> Value {
-        assert!(
-            self.status.is_success(),
-            "{} {}",
-            self.status,
-            String::from_utf8_lossy(&self.body)
-        );
-        assert_eq!(self.headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
-        assert_eq!(self.headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
-        self.json()
-    }
-}
-
-async fn raw(router: &Router, request: Request<Body>) -> Reply {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap()
-        .to_vec();
-    Reply { status, headers, body }
-}
 
 fn multipart(parts: &[(&str, &[u8])]) -> Vec<u8> {
     let mut body = Vec::new();
@@ -232,27 +147,13 @@ async fn upload(router: &Router, plugin: &str, parts: &[(&str, &[u8])]) -> Reply
     upload_as(router, OPERATOR, plugin, parts).await
 }
 
-async fn call(router: &Router, method: Method, path: &str, token: &str, body: Option<Value>) -> Reply {
-    let request = Request::builder()
-        .method(method)
-        .uri(format!("{API}{path}"))
-        .header(header::AUTHORIZATION, format!("Bearer {token}"));
-    let request = match body {
-        Some(body) => request
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string())),
-        None => request.body(Body::empty()),
-    };
-    raw(router, request.unwrap()).await
-}
-
 async fn get(router: &Router, path: &str) -> Reply {
-    call(router, Method::GET, path, VIEWER, None).await
+    call(router, Method::GET, path, Some(VIEWER), None).await
 }
 
 async fn act(router: &Router, version: &str, action: &str, body: Value) -> Reply {
     let path = format!("/plugins/{PLUGIN}/rollouts/{version}/{action}");
-    call(router, Method::POST, &path, OPERATOR, Some(body)).await
+    call(router, Method::POST, &path, Some(OPERATOR), Some(body)).await
 }
 
 async fn rollouts(router: &Router) -> Vec<Value> {
@@ -289,12 +190,7 @@ async fn a_signed_bundle_is_published_and_smoke_tested_with_its_figures() {
             ],
         )
         .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
     let rollout = reply.ok();
     assert_eq!(rollout["plugin"], PLUGIN);
     assert_eq!(rollout["version"], "1.0.0");
@@ -337,7 +233,7 @@ async fn a_signed_bundle_is_published_and_smoke_tested_with_its_figures() {
 
     // A failing route fails the smoke test: still 201, the rollout says so.
     let bytes = bundle("1.1.0", true);
-    let signature = sign(&bytes, &app.key, KID, app.clock.now());
+    let signature = sign(&bytes, &app.key, KID, app.clock.now()).to_json();
     let failed = upload(
         &app.router,
         PLUGIN,
@@ -422,7 +318,7 @@ async fn refused_signatures_and_bundles_answer_with_the_checks_code() {
         .refused(422, "tampered_bundle");
     // A key the keyring does not know.
     let stranger = generate_signing_key().unwrap();
-    let unknown = sign(&bytes, &stranger, "stranger-1", app.clock.now());
+    let unknown = sign(&bytes, &stranger, "stranger-1", app.clock.now()).to_json();
     send(with(&bytes, &unknown), PLUGIN).await.refused(422, "unknown_kid");
     // A record edited after signing.
     let mut record: Value = serde_json::from_str(&signature).unwrap();
@@ -576,9 +472,15 @@ async fn bad_uploads_get_the_json_error_shape() {
     .await
     .refused(403, "forbidden");
     // The method is POST only.
-    call(&app.router, Method::GET, "/plugins/acme-pay/publish", OPERATOR, None)
-        .await
-        .refused(405, "method_not_allowed");
+    call(
+        &app.router,
+        Method::GET,
+        "/plugins/acme-pay/publish",
+        Some(OPERATOR),
+        None,
+    )
+    .await
+    .refused(405, "method_not_allowed");
     assert!(rollouts(&app.router).await.is_empty());
 }
 
@@ -698,7 +600,7 @@ async fn a_canary_is_promoted_after_its_wait() {
         &app.router,
         Method::POST,
         "/plugins/acme-pay/rollouts/1.0.0/promote",
-        VIEWER,
+        Some(VIEWER),
         Some(json!({})),
     )
     .await
@@ -859,7 +761,7 @@ async fn due_windows_are_judged_from_the_traffic_hosts_report() {
         &app.router,
         Method::POST,
         "/plugins/acme-pay/rollouts/1.0.0/judge",
-        VIEWER,
+        Some(VIEWER),
         None,
     )
     .await
@@ -876,7 +778,7 @@ async fn resume_rollout_returns_a_finished_publication_as_it_is() {
         &app.router,
         Method::POST,
         "/plugins/acme-pay/rollouts/1.0.0/resume-rollout",
-        VIEWER,
+        Some(VIEWER),
         None,
     )
     .await

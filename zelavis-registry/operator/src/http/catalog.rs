@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::extract::{Authed, JsonBody, Segments};
 use super::{Shared, answer, plugin_name};
 use crate::operator::DeprecateRequest;
+use crate::role::Actor;
 
 type St = State<Arc<Shared>>;
 
@@ -90,16 +91,7 @@ pub(crate) async fn kill(
     Segments(id): Segments<String>,
     JsonBody(body): JsonBody<KillBody>,
 ) -> Result<Response, ApiError> {
-    let id = plugin_name(&id)?;
-    required("reason", &body.reason)?;
-    let tenants = shared
-        .operator
-        .kill_switch(&actor, id.as_str(), Some(body.reason))
-        .await?;
-    Ok(answer(
-        StatusCode::OK,
-        &json!({ "plugin": id, "killed": true, "tenants": tenants }),
-    ))
+    switch(&shared, &actor, &id, Some(body.reason)).await
 }
 
 pub(crate) async fn revive(
@@ -107,10 +99,19 @@ pub(crate) async fn revive(
     Authed(actor): Authed,
     Segments(id): Segments<String>,
 ) -> Result<Response, ApiError> {
-    let id = plugin_name(&id)?;
-    let tenants = shared.operator.kill_switch(&actor, id.as_str(), None).await?;
+    switch(&shared, &actor, &id, None).await
+}
+
+/// Flips the kill switch of plugin `id`: on with a `reason` (it must not be empty), off without.
+async fn switch(shared: &Shared, actor: &Actor, id: &str, reason: Option<String>) -> Result<Response, ApiError> {
+    let id = plugin_name(id)?;
+    if let Some(reason) = &reason {
+        required("reason", reason)?;
+    }
+    let killed = reason.is_some();
+    let tenants = shared.operator.kill_switch(actor, id.as_str(), reason).await?;
     Ok(answer(
         StatusCode::OK,
-        &json!({ "plugin": id, "killed": false, "tenants": tenants }),
+        &json!({ "plugin": id, "killed": killed, "tenants": tenants }),
     ))
 }

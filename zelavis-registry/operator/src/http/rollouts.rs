@@ -413,49 +413,66 @@ pub(crate) async fn judge(
     Ok(answer(StatusCode::OK, &rollout))
 }
 
+/// The moves that take an optional reason: `promote`, `pause` and `resume`.
+#[derive(Clone, Copy)]
+enum Move {
+    Promote,
+    Pause,
+    Resume,
+}
+
+/// Makes `step` on the rollout `plugin@version`, with `reason` or the step's own.
+async fn make(
+    shared: &Shared,
+    actor: &Actor,
+    (plugin, version): (String, String),
+    reason: Option<String>,
+    step: Move,
+) -> Result<Response, ApiError> {
+    let (plugin, version) = release(&plugin, &version)?;
+    let (plugin, operator) = (plugin.as_str(), &shared.operator);
+    let rollout = match step {
+        Move::Promote => {
+            let reason = reason_or(reason, "promoted");
+            operator.promote(actor, plugin, &version, &reason).await?
+        }
+        Move::Pause => {
+            let reason = reason_or(reason, "paused");
+            operator.pause(actor, plugin, &version, &reason).await?
+        }
+        Move::Resume => {
+            let reason = reason_or(reason, "resumed");
+            operator.resume(actor, plugin, &version, &reason).await?
+        }
+    };
+    Ok(answer(StatusCode::OK, &rollout))
+}
+
 pub(crate) async fn promote(
     State(shared): St,
     Authed(actor): Authed,
-    Segments((plugin, version)): Segments<(String, String)>,
+    Segments(path): Segments<(String, String)>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Response, ApiError> {
-    let (plugin, version) = release(&plugin, &version)?;
-    let reason = reason_or(body.reason, "promoted");
-    let rollout = shared
-        .operator
-        .promote(&actor, plugin.as_str(), &version, &reason)
-        .await?;
-    Ok(answer(StatusCode::OK, &rollout))
+    make(&shared, &actor, path, body.reason, Move::Promote).await
 }
 
 pub(crate) async fn pause(
     State(shared): St,
     Authed(actor): Authed,
-    Segments((plugin, version)): Segments<(String, String)>,
+    Segments(path): Segments<(String, String)>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Response, ApiError> {
-    let (plugin, version) = release(&plugin, &version)?;
-    let reason = reason_or(body.reason, "paused");
-    let rollout = shared
-        .operator
-        .pause(&actor, plugin.as_str(), &version, &reason)
-        .await?;
-    Ok(answer(StatusCode::OK, &rollout))
+    make(&shared, &actor, path, body.reason, Move::Pause).await
 }
 
 pub(crate) async fn resume(
     State(shared): St,
     Authed(actor): Authed,
-    Segments((plugin, version)): Segments<(String, String)>,
+    Segments(path): Segments<(String, String)>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Response, ApiError> {
-    let (plugin, version) = release(&plugin, &version)?;
-    let reason = reason_or(body.reason, "resumed");
-    let rollout = shared
-        .operator
-        .resume(&actor, plugin.as_str(), &version, &reason)
-        .await?;
-    Ok(answer(StatusCode::OK, &rollout))
+    make(&shared, &actor, path, body.reason, Move::Resume).await
 }
 
 pub(crate) async fn rollback(

@@ -5,10 +5,13 @@
 //!   tables behind its back;
 //! - [`bundle`]: WebAssembly plugin bundles built from the hand-written WAT guests ([`guest`]), and their
 //!   signatures;
+//! - [`api`] (feature `http`): the super-admin API's routes called in process, and their replies;
 //! - [`cli`] (feature `cli`): the `zelavis` binary, and the keyring and license files it reads.
 
 #![allow(dead_code, reason = "each test file uses a part of the support")]
 
+#[cfg(feature = "http")]
+pub(crate) mod api;
 pub(crate) mod bundle;
 #[cfg(feature = "cli")]
 pub(crate) mod cli;
