@@ -391,6 +391,7 @@ async fn super_admin(
         }
     }
     catch_up(&operator, &setup).await?;
+    keep_in_step(operator.clone());
     Ok(SuperAdmin {
         operator,
         publisher,
@@ -422,6 +423,24 @@ async fn catch_up(operator: &Operator, setup: &Actor) -> Result<(), BoxError> {
         }
     }
     Ok(())
+}
+
+/// How often this host applies what other hosts' operators decided (a promotion, a pin, a kill switch).
+const OPERATOR_SYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Several dashboards on one PostgreSQL share one operator store: each applies the others' decisions to the
+/// tenant runtimes it runs, every [`OPERATOR_SYNC_EVERY`]. A sync that fails is logged and tried again.
+fn keep_in_step(operator: Operator) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(OPERATOR_SYNC_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            if let Err(error) = operator.sync_running().await {
+                eprintln!("warning: the operators' decisions could not be applied on this host: {error}");
+            }
+        }
+    });
 }
 
 /// The dashboard's options: title, catalog, loader and the core services, with menus on every surface.

@@ -145,6 +145,7 @@ impl OperatorBuilder {
                 keyring: self.keyring,
                 sandbox: self.sandbox,
                 decoded: std::sync::Mutex::default(),
+                tenant_locks: std::sync::Mutex::default(),
             }),
         }
     }
@@ -160,6 +161,7 @@ struct Inner {
     keyring: Keyring,
     sandbox: Option<Arc<dyn Sandbox>>,
     decoded: std::sync::Mutex<DecodedRows>,
+    tenant_locks: std::sync::Mutex<HashMap<Name, Arc<futures::lock::Mutex<()>>>>,
 }
 
 /// Decoded catalog rows by (kind, key), with the revision they were decoded at.
@@ -1473,6 +1475,7 @@ impl Operator {
                 plugin: String::new(),
                 reason: e.0,
             })?;
+        let _in_order = self.tenant_lock(&tenant_rec.id).await;
         self.reconcile(&tenant_rec.id, &runtime, None).await
     }
 
@@ -1485,6 +1488,7 @@ impl Operator {
         };
         let mut out = Vec::new();
         for (tenant, runtime) in host.running().await {
+            let _in_order = self.tenant_lock(&tenant).await;
             let report = self.reconcile(&tenant, &runtime, None).await?;
             out.push((tenant, report));
         }
@@ -1492,6 +1496,21 @@ impl Operator {
     }
 
     /// `except`: a plugin the caller applies itself right after (so its report reaches the caller).
+    /// Keeps this operator's changes to one tenant's runtime in order: a sync that read the grants cannot take
+    /// down a plugin that a concurrent enable put up after that read. Held by `apply` and by the syncs.
+    async fn tenant_lock(&self, tenant: &Name) -> futures::lock::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self
+                .inner
+                .tenant_locks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            locks.entry(tenant.clone()).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+
+    /// Called with the tenant's lock held.
     async fn reconcile(
         &self,
         tenant: &Name,
@@ -1604,6 +1623,7 @@ impl Operator {
         let Some(host) = &self.inner.tenants else {
             return Ok(None);
         };
+        let _in_order = self.tenant_lock(tenant).await;
         let (runtime, fresh) = host.runtime(tenant).await.map_err(|e| OperatorError::RuntimeRefused {
             tenant: tenant.to_string(),
             plugin: plugin.to_string(),
