@@ -148,6 +148,10 @@ struct Sql {
     count_plugin: String,
     count_plugin_flagged: String,
     revisions: String,
+    keys_all: String,
+    keys_tenant: String,
+    keys_plugin: String,
+    keys_plugin_flagged: String,
     upsert: String,
     head: String,
     append: String,
@@ -164,6 +168,11 @@ impl Sql {
             ))
         };
         let count = |filter: &str| s(&format!("SELECT count(*) FROM {{s}}.operator_rows WHERE {filter}"));
+        let keys = |filter: &str| {
+            s(&format!(
+                "SELECT key, revision FROM {{s}}.operator_rows WHERE {filter} ORDER BY key"
+            ))
+        };
         Sql {
             lock: "SELECT pg_advisory_xact_lock($1, hashtext($2))".to_owned(),
             get: s(
@@ -178,6 +187,10 @@ impl Sql {
             count_tenant: count("kind = $1 AND tenant = $2"),
             count_plugin: count("kind = $1 AND plugin = $2"),
             count_plugin_flagged: count("kind = $1 AND plugin = $2 AND flag"),
+            keys_all: keys("kind = $1"),
+            keys_tenant: keys("kind = $1 AND tenant = $2"),
+            keys_plugin: keys("kind = $1 AND plugin = $2"),
+            keys_plugin_flagged: keys("kind = $1 AND plugin = $2 AND flag"),
             revisions: s("SELECT kind, key, revision FROM {s}.operator_rows
                     WHERE (kind, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))"),
             upsert: s(
@@ -204,6 +217,16 @@ impl Sql {
             Query::Tenant { .. } => (&self.tenant, &self.count_tenant),
             Query::Plugin { flagged: false, .. } => (&self.plugin, &self.count_plugin),
             Query::Plugin { flagged: true, .. } => (&self.plugin_flagged, &self.count_plugin_flagged),
+        }
+    }
+
+    /// The statement selecting a query's keys and revisions.
+    fn keys_of(&self, query: &Query) -> &str {
+        match query {
+            Query::All(_) => &self.keys_all,
+            Query::Tenant { .. } => &self.keys_tenant,
+            Query::Plugin { flagged: false, .. } => &self.keys_plugin,
+            Query::Plugin { flagged: true, .. } => &self.keys_plugin_flagged,
         }
     }
 }
@@ -562,6 +585,29 @@ impl OperatorStore for PostgresOperatorStore {
             .try_get(0)
             .map_err(|e| self.backend(&format!("cannot count {query:?}"), &e))?;
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn revisions(&self, query: &Query) -> Result<Vec<(String, RowRevision)>, OperatorStoreError> {
+        let client = self.client().await?;
+        let statement = self.statement(&client, self.inner.sql.keys_of(query)).await?;
+        let values = parameters(query);
+        let parameters = as_sql(&values);
+        let rows = client
+            .query(&statement, &parameters)
+            .await
+            .map_err(|e| self.backend(&format!("cannot list the revisions of {query:?}"), &e))?;
+        rows.iter()
+            .map(|row| {
+                let key: String = row.try_get(0).map_err(|e| self.backend("cannot read a key", &e))?;
+                let revision: i64 = row.try_get(1).map_err(|e| self.backend("cannot read a revision", &e))?;
+                let revision = RowRevision::try_from(revision).map_err(|_| OperatorStoreError::Corrupt {
+                    store: self.describe(),
+                    what: format!("{} {key:?}", query.kind()),
+                    reason: format!("revision {revision} is not positive"),
+                })?;
+                Ok((key, revision))
+            })
+            .collect()
     }
 
     async fn commit(&self, batch: Batch) -> Result<Committed, OperatorStoreError> {
