@@ -72,6 +72,7 @@ impl AuditEntry {
     /// Numbers and chains this entry after an event whose hash is `prev_hash` (a store calls this inside the
     /// transaction that appends it).
     pub fn seal(&self, seq: u64, prev_hash: &str) -> AuditEvent {
+        // ok: an entry is strings, a timestamp and JSON values, which serde_json always serialises.
         let body = serde_json::to_string(self).unwrap_or_default();
         let hash = chain_hash(prev_hash, seq, &body);
         AuditEvent {

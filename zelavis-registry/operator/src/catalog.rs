@@ -267,8 +267,9 @@ pub struct CatalogRow {
 
 impl CatalogRow {
     /// The row of `record` with its releases and usage count.
-    pub fn new(record: &PluginRecord, releases: &[Release], tenants_using: u64) -> Self {
-        let default = default_latest(releases);
+    pub fn new<'a>(record: &PluginRecord, releases: impl IntoIterator<Item = &'a Release>, tenants_using: u64) -> Self {
+        let releases: Vec<&Release> = releases.into_iter().collect();
+        let default = default_latest(releases.iter().copied());
         let mut versions: Vec<Version> = releases
             .iter()
             .filter(|r| r.is_available())

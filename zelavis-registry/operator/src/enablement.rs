@@ -48,6 +48,18 @@ pub struct Banner {
     pub replacement: Option<Name>,
 }
 
+impl Banner {
+    /// The banner `tenant` sees for `plugin`, deprecated as `deprecation` says.
+    pub fn new(tenant: Name, plugin: Name, deprecation: &Deprecation) -> Self {
+        Self {
+            tenant,
+            plugin,
+            message: deprecation.message.clone(),
+            replacement: deprecation.replacement.clone(),
+        }
+    }
+}
+
 /// One line of `GET /api/super-admin/tenants/:id/plugins`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantPlugin {

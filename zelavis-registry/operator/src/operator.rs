@@ -661,18 +661,32 @@ impl Operator {
     /// The catalog table: every plugin that is not removed, by id.
     pub async fn catalog(&self, actor: &Actor) -> Result<Vec<CatalogRow>, OperatorError> {
         require(actor, Role::Viewer, "read the catalog")?;
-        let records: Vec<PluginRecord> = self.read_all(&Query::All(Kind::Plugin)).await?;
-        let releases: Vec<Release> = self.read_all(&Query::All(Kind::Release)).await?;
-        let mut rows = Vec::new();
-        for record in records.iter().filter(|r| r.removed_at.is_none()) {
-            let mine: Vec<Release> = releases.iter().filter(|r| r.plugin == record.id).cloned().collect();
-            rows.push(CatalogRow::new(
-                record,
-                &mine,
-                self.tenants_using(record.id.as_str()).await?,
-            ));
+        let live = self.live_catalog().await?;
+        let mut rows = Vec::with_capacity(live.len());
+        for (record, releases) in &live {
+            let using = self.tenants_using(record.id.as_str()).await?;
+            rows.push(CatalogRow::new(record, releases.iter().map(|r| &**r), using));
         }
         Ok(rows)
+    }
+
+    /// Every plugin that is not removed, by id, with its releases: the catalog rows and the release rows read
+    /// revision-first (only what changed since this operator last read it is parsed), grouped in one pass.
+    async fn live_catalog(&self) -> Result<Vec<(Arc<PluginRecord>, Vec<Arc<Release>>)>, OperatorError> {
+        let records: Vec<Arc<PluginRecord>> = self.read_all_shared(&Query::All(Kind::Plugin)).await?;
+        let releases: Vec<Arc<Release>> = self.read_all_shared(&Query::All(Kind::Release)).await?;
+        let mut by_plugin: HashMap<Name, Vec<Arc<Release>>> = HashMap::default();
+        for release in releases {
+            by_plugin.entry(release.plugin.clone()).or_default().push(release);
+        }
+        Ok(records
+            .into_iter()
+            .filter(|r| r.removed_at.is_none())
+            .map(|record| {
+                let releases = by_plugin.remove(&record.id).unwrap_or_default();
+                (record, releases)
+            })
+            .collect())
     }
 
     /// One catalog row.
@@ -695,22 +709,16 @@ impl Operator {
                 tenant: tenant.to_owned(),
             })
             .await?;
-        let records: Vec<Arc<PluginRecord>> = self.read_all_shared(&Query::All(Kind::Plugin)).await?;
-        let releases: Vec<Arc<Release>> = self.read_all_shared(&Query::All(Kind::Release)).await?;
-        let mut by_plugin: HashMap<&str, Vec<&Release>> = HashMap::default();
-        for release in &releases {
-            by_plugin.entry(release.plugin.as_str()).or_default().push(release);
-        }
-        let mut out = Vec::with_capacity(records.len());
-        for record in records.iter().filter(|r| r.removed_at.is_none()) {
+        let live = self.live_catalog().await?;
+        let mut out = Vec::with_capacity(live.len());
+        for (record, releases) in &live {
             let grant = grants.iter().find(|g| g.plugin == record.id);
             let pin = grant.and_then(|g| g.pin.clone());
-            let mine = by_plugin.get(record.id.as_str()).map(Vec::as_slice).unwrap_or_default();
             let version = match grant {
                 Some(g) if g.enabled => g.version.clone(),
                 _ => pin
                     .clone()
-                    .or_else(|| default_latest(mine.iter().copied()).map(|r| r.version.clone())),
+                    .or_else(|| default_latest(releases.iter().map(|r| &**r)).map(|r| r.version.clone())),
             };
             out.push(TenantPlugin {
                 plugin: record.id.clone(),
@@ -1035,40 +1043,32 @@ impl Operator {
         let grants: Vec<Enablement> = self.read_all(&using(record.id.as_str())).await?;
         Ok(grants
             .into_iter()
-            .map(|g| Banner {
-                tenant: g.tenant,
-                plugin: record.id.clone(),
-                message: deprecation.message.clone(),
-                replacement: deprecation.replacement.clone(),
-            })
+            .map(|g| Banner::new(g.tenant, record.id.clone(), deprecation))
             .collect())
     }
 
-    /// The deprecation banners a tenant should see.
+    /// The deprecation banners a tenant should see: one per plugin it has enabled that is deprecated (and
+    /// not removed). Grants and catalog rows are read revision-first, two queries whatever the count.
     pub async fn banners(&self, actor: &Actor, tenant: &str) -> Result<Vec<Banner>, OperatorError> {
         require(actor, Role::Viewer, "read banners")?;
-        let mut out = Vec::new();
-        for grant in self
-            .read_all::<Enablement>(&Query::Tenant {
+        let grants: Vec<Arc<Enablement>> = self
+            .read_all_shared(&Query::Tenant {
                 kind: Kind::Enablement,
                 tenant: tenant.to_owned(),
             })
-            .await?
-            .into_iter()
+            .await?;
+        let records: Vec<Arc<PluginRecord>> = self.read_all_shared(&Query::All(Kind::Plugin)).await?;
+        Ok(grants
+            .iter()
             .filter(|g| g.enabled)
-        {
-            if let Ok((record, _)) = self.plugin_row(grant.plugin.as_str()).await
-                && let Some(d) = &record.deprecated
-            {
-                out.push(Banner {
-                    tenant: grant.tenant.clone(),
-                    plugin: record.id.clone(),
-                    message: d.message.clone(),
-                    replacement: d.replacement.clone(),
-                });
-            }
-        }
-        Ok(out)
+            .filter_map(|grant| {
+                let record = records
+                    .iter()
+                    .find(|r| r.id == grant.plugin && r.removed_at.is_none())?;
+                let deprecation = record.deprecated.as_ref()?;
+                Some(Banner::new(grant.tenant.clone(), record.id.clone(), deprecation))
+            })
+            .collect())
     }
 
     /// Deprecates one version: it is never default-latest again; tenants pinned to or running it stay.
@@ -1517,25 +1517,24 @@ impl Operator {
         runtime: &Runtime,
         except: Option<&Name>,
     ) -> Result<SyncReport, OperatorError> {
-        let grants: Vec<Enablement> = self
-            .read_all(&Query::Tenant {
+        let grants: Vec<Arc<Enablement>> = self
+            .read_all_shared(&Query::Tenant {
                 kind: Kind::Enablement,
                 tenant: tenant.to_string(),
             })
             .await?;
+        let live = self.live_catalog().await?;
         let mut report = SyncReport::default();
         let mut wanted = Vec::new();
         for grant in grants.iter().filter(|g| Some(&g.plugin) != except) {
-            let record = self.read::<PluginRecord>(grant.plugin.as_str()).await?.map(|(r, _)| r);
-            let live = record
-                .as_ref()
-                .is_some_and(|r| r.removed_at.is_none() && r.killed.is_none());
-            if grant.enabled && live {
-                let releases = self.releases(grant.plugin.as_str()).await?;
-                match effective_version(&grant.plugin, grant.pin.as_ref(), &releases) {
-                    Ok(version) => wanted.push((grant.plugin.clone(), version)),
-                    Err(e) => report.failed.push((grant.plugin.clone(), e.to_string())),
-                }
+            let entry = live.iter().find(|(record, _)| record.id == grant.plugin);
+            let releases = entry
+                .into_iter()
+                .flat_map(|(_, releases)| releases.iter().map(|r| &**r));
+            match wanted_version(grant, entry.map(|(record, _)| &**record), releases) {
+                Ok(Some(version)) => wanted.push((grant.plugin.clone(), version)),
+                Ok(None) => {}
+                Err(e) => report.failed.push((grant.plugin.clone(), e.to_string())),
             }
         }
         for (plugin, version) in &wanted {
@@ -1567,17 +1566,17 @@ impl Operator {
                 .read::<Enablement>(&Enablement::key(tenant.as_str(), plugin.as_str()))
                 .await?
                 .map(|(g, _)| g);
-            let record = self.read::<PluginRecord>(plugin.as_str()).await?.map(|(r, _)| r);
-            let live = record.is_some_and(|r| r.removed_at.is_none() && r.killed.is_none());
-            let version = match grant {
-                Some(g) if g.enabled && live => {
+            let version = match grant.filter(|g| g.enabled) {
+                Some(grant) => {
+                    let record = self.read::<PluginRecord>(plugin.as_str()).await?.map(|(r, _)| r);
                     let releases = self.releases(plugin.as_str()).await?;
-                    let version = effective_version(plugin, g.pin.as_ref(), &releases)?;
-                    self.note_version(tenant, plugin, &version).await?;
-                    Some(version)
+                    wanted_version(&grant, record.as_ref(), &releases)?
                 }
-                _ => None,
+                None => None,
             };
+            if let Some(version) = &version {
+                self.note_version(tenant, plugin, version).await?;
+            }
             self.apply(tenant, plugin, version.as_ref()).await
         }
         .await;
@@ -1705,11 +1704,29 @@ pub(crate) fn using(plugin: &str) -> Query {
     }
 }
 
+/// The version a grant runs on a host: its pin, else default-latest, while it is enabled and its plugin is in
+/// the catalog (not removed) with its kill switch off; `None` otherwise.
+fn wanted_version<'a>(
+    grant: &Enablement,
+    record: Option<&PluginRecord>,
+    releases: impl IntoIterator<Item = &'a Release>,
+) -> Result<Option<Version>, OperatorError> {
+    let live = record.is_some_and(|r| r.removed_at.is_none() && r.killed.is_none());
+    if !(grant.enabled && live) {
+        return Ok(None);
+    }
+    effective_version(&grant.plugin, grant.pin.as_ref(), releases).map(Some)
+}
+
 /// The version a tenant runs: `wanted` (asked for or pinned), which must exist, else default-latest.
-fn effective_version(plugin: &Name, wanted: Option<&Version>, releases: &[Release]) -> Result<Version, OperatorError> {
+fn effective_version<'a>(
+    plugin: &Name,
+    wanted: Option<&Version>,
+    releases: impl IntoIterator<Item = &'a Release>,
+) -> Result<Version, OperatorError> {
     match wanted {
         Some(version) => releases
-            .iter()
+            .into_iter()
             .find(|r| &r.version == version && r.is_available())
             .map(|r| r.version.clone())
             .ok_or_else(|| OperatorError::VersionNotFound {

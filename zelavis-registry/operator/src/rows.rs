@@ -31,6 +31,8 @@ pub(crate) trait Stored: Serialize + DeserializeOwned {
             tenant: self.tenant(),
             plugin: self.plugin(),
             flag: self.flag(),
+            // ok: the stored types are structs of strings, numbers, versions and string-keyed maps, which
+            // serde_json always serialises; an empty body could only be read back as a corrupt row.
             body: serde_json::to_string(self).unwrap_or_default(),
             expected,
         }
