@@ -147,6 +147,18 @@ async fn platform_on(store: MemoryOperatorStore, registry_store: MemoryStore, co
     }
 }
 
+/// The version of `plugin` a tenant's runtime holds.
+async fn running_version(runtime: &Runtime, plugin: &str) -> String {
+    runtime
+        .registry()
+        .await
+        .get(plugin)
+        .unwrap()
+        .plugin
+        .version()
+        .to_string()
+}
+
 async fn runtime(p: &Platform, tenant: &str) -> Runtime {
     p.tenants.runtime(&Name::parse(tenant).unwrap()).await.unwrap().0
 }
@@ -256,16 +268,7 @@ async fn pins_override_default_latest_until_cleared_and_reach_pre_releases() {
         .await
         .unwrap();
     assert_eq!(pinned.enablement.pin.as_ref().unwrap().to_string(), "1.0.0");
-    assert_eq!(
-        acme.registry()
-            .await
-            .get("stripe")
-            .unwrap()
-            .plugin
-            .version()
-            .to_string(),
-        "1.0.0"
-    );
+    assert_eq!(running_version(&acme, "stripe").await, "1.0.0");
     assert!(acme.is_active("stripe").await);
 
     // A pre-release is only reachable by pin.
@@ -273,16 +276,7 @@ async fn pins_override_default_latest_until_cleared_and_reach_pre_releases() {
         .pin(&ops(), "acme", "stripe", "2.1.0-beta.1".parse().unwrap())
         .await
         .unwrap();
-    assert_eq!(
-        acme.registry()
-            .await
-            .get("stripe")
-            .unwrap()
-            .plugin
-            .version()
-            .to_string(),
-        "2.1.0-beta.1"
-    );
+    assert_eq!(running_version(&acme, "stripe").await, "2.1.0-beta.1");
     let refused = p
         .operator
         .pin(&ops(), "acme", "stripe", "3.0.0".parse().unwrap())
@@ -295,16 +289,7 @@ async fn pins_override_default_latest_until_cleared_and_reach_pre_releases() {
     assert_eq!(stripe.pin.as_ref().unwrap().to_string(), "2.1.0-beta.1");
 
     p.operator.clear_pin(&ops(), "acme", "stripe").await.unwrap();
-    assert_eq!(
-        acme.registry()
-            .await
-            .get("stripe")
-            .unwrap()
-            .plugin
-            .version()
-            .to_string(),
-        "2.0.0"
-    );
+    assert_eq!(running_version(&acme, "stripe").await, "2.0.0");
     assert!(!p.operator.clear_pin(&ops(), "acme", "stripe").await.unwrap().changed);
 }
 
@@ -658,16 +643,7 @@ async fn a_restarted_host_brings_every_tenant_back_to_its_grants() {
     );
     let acme = runtime(&restarted, "acme").await;
     assert!(acme.is_active("stripe").await);
-    assert_eq!(
-        acme.registry()
-            .await
-            .get("stripe")
-            .unwrap()
-            .plugin
-            .version()
-            .to_string(),
-        "1.0.0"
-    );
+    assert_eq!(running_version(&acme, "stripe").await, "1.0.0");
     restarted.operator.sync_tenant("globex").await.unwrap();
     assert!(runtime(&restarted, "globex").await.is_active("reports").await);
     assert_eq!(
@@ -684,47 +660,19 @@ async fn another_hosts_decision_reaches_this_hosts_runtimes_on_sync() {
     let b = platform_on(a.store.clone(), a.registry_store.clone(), a.counters.clone()).await;
     b.operator.enable(&ops(), "acme", "stripe", None).await.unwrap();
     let on_b = runtime(&b, "acme").await;
-    assert_eq!(
-        on_b.registry()
-            .await
-            .get("stripe")
-            .unwrap()
-            .plugin
-            .version()
-            .to_string(),
-        "2.0.0"
-    );
+    assert_eq!(running_version(&on_b, "stripe").await, "2.0.0");
 
     a.operator
         .pin(&ops(), "acme", "stripe", "1.0.0".parse().unwrap())
         .await
         .unwrap();
-    assert_eq!(
-        on_b.registry()
-            .await
-            .get("stripe")
-            .unwrap()
-            .plugin
-            .version()
-            .to_string(),
-        "2.0.0",
-        "not yet"
-    );
+    assert_eq!(running_version(&on_b, "stripe").await, "2.0.0", "not yet");
     let synced = b.operator.sync_running().await.unwrap();
     assert_eq!(
         synced[0].1.applied,
         [(Name::parse("stripe").unwrap(), "1.0.0".parse().unwrap())]
     );
-    assert_eq!(
-        on_b.registry()
-            .await
-            .get("stripe")
-            .unwrap()
-            .plugin
-            .version()
-            .to_string(),
-        "1.0.0"
-    );
+    assert_eq!(running_version(&on_b, "stripe").await, "1.0.0");
 
     a.operator
         .kill_switch(&owner(), "stripe", Some("incident".into()))

@@ -532,58 +532,39 @@ async fn an_inconclusive_window_pauses_instead_of_passing() {
     );
 }
 
+/// The state a new host (a restarted process on the same stores) finds a rollout in.
+async fn state_after_restart(p: &Platform, version: &semver::Version) -> RolloutState {
+    operator(p, false, false)
+        .rollout(&ops(), PLUGIN, version)
+        .await
+        .unwrap()
+        .state
+}
+
 #[tokio::test]
-#[allow(
-    clippy::too_many_lines,
-    reason = "one scenario: a restart in every state, in the order a rollout reaches them"
-)]
 async fn a_restarted_host_finds_every_rollout_where_it_was() {
     let p = platform();
-    // Killed while accepting the bundle: the rollout is Uploaded; a new host verifies and smoke-tests it.
-    let stalled = operator(&p, true, false);
-    let (bytes, signed) = p.signed("1.0.0", false);
-    assert!(
-        stalled
-            .publish(&ops(), "acme", &bytes, &signed, PublishOptions::default())
-            .now_or_never()
-            .is_none()
-    );
+    // Killed while accepting the bundle, the rollout is Uploaded; killed during the smoke test, Verified. In both
+    // cases a new host goes on from there to SmokeTested.
+    for (version, stall_accept, stall_smoke, killed_in) in [
+        ("1.0.0", true, false, RolloutState::Uploaded),
+        ("1.1.0", false, true, RolloutState::Verified),
+    ] {
+        let stalled = operator(&p, stall_accept, stall_smoke);
+        let (bytes, signed) = p.signed(version, false);
+        assert!(
+            stalled
+                .publish(&ops(), "acme", &bytes, &signed, PublishOptions::default())
+                .now_or_never()
+                .is_none()
+        );
+        assert_eq!(state_after_restart(&p, &v(version)).await, killed_in);
+        let resumed = operator(&p, false, false)
+            .resume_rollout(&ops(), PLUGIN, &v(version))
+            .await;
+        assert_eq!(resumed.unwrap().state, RolloutState::SmokeTested);
+    }
     let restarted = operator(&p, false, false);
-    assert_eq!(
-        restarted.rollout(&ops(), PLUGIN, &v("1.0.0")).await.unwrap().state,
-        RolloutState::Uploaded
-    );
-    assert_eq!(
-        restarted
-            .resume_rollout(&ops(), PLUGIN, &v("1.0.0"))
-            .await
-            .unwrap()
-            .state,
-        RolloutState::SmokeTested
-    );
-
-    // Killed during the smoke test: Verified, and the next host runs the smoke test.
-    let stalled = operator(&p, false, true);
-    let (bytes, signed) = p.signed("1.1.0", false);
-    assert!(
-        stalled
-            .publish(&ops(), "acme", &bytes, &signed, PublishOptions::default())
-            .now_or_never()
-            .is_none()
-    );
-    let restarted = operator(&p, false, false);
-    assert_eq!(
-        restarted.rollout(&ops(), PLUGIN, &v("1.1.0")).await.unwrap().state,
-        RolloutState::Verified
-    );
-    assert_eq!(
-        restarted
-            .resume_rollout(&ops(), PLUGIN, &v("1.1.0"))
-            .await
-            .unwrap()
-            .state,
-        RolloutState::SmokeTested
-    );
 
     // Canary, Paused, then Promoted, RolledBack and Failed: each survives a restart and goes on from there.
     let version = v("1.0.0");
@@ -592,28 +573,15 @@ async fn a_restarted_host_finds_every_rollout_where_it_was() {
         .await
         .unwrap();
     let again = operator(&p, false, false);
-    assert_eq!(
-        again.rollout(&ops(), PLUGIN, &version).await.unwrap().state,
-        RolloutState::Canary
-    );
+    assert_eq!(state_after_restart(&p, &version).await, RolloutState::Canary);
     again.pause(&ops(), PLUGIN, &version, "holiday freeze").await.unwrap();
     let again = operator(&p, false, false);
-    assert_eq!(
-        again.rollout(&ops(), PLUGIN, &version).await.unwrap().state,
-        RolloutState::Paused
-    );
+    assert_eq!(state_after_restart(&p, &version).await, RolloutState::Paused);
     again.resume(&ops(), PLUGIN, &version, "freeze over").await.unwrap();
     p.wait();
     let again = operator(&p, false, false);
     again.promote(&ops(), PLUGIN, &version, "ship it").await.unwrap();
-    assert_eq!(
-        operator(&p, false, false)
-            .rollout(&ops(), PLUGIN, &version)
-            .await
-            .unwrap()
-            .state,
-        RolloutState::Promoted
-    );
+    assert_eq!(state_after_restart(&p, &version).await, RolloutState::Promoted);
 
     let next = v("1.1.0");
     again
@@ -624,14 +592,7 @@ async fn a_restarted_host_finds_every_rollout_where_it_was() {
         .rollback(&ops(), PLUGIN, &next, "customer complaint")
         .await
         .unwrap();
-    assert_eq!(
-        operator(&p, false, false)
-            .rollout(&ops(), PLUGIN, &next)
-            .await
-            .unwrap()
-            .state,
-        RolloutState::RolledBack
-    );
+    assert_eq!(state_after_restart(&p, &next).await, RolloutState::RolledBack);
 
     let (bytes, signed) = p.signed("1.2.0", true);
     again
