@@ -37,10 +37,11 @@ pub struct ApiPaths {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum MountError {
-    /// The root or the prefix breaks the path grammar.
+    /// The root or the prefix breaks the path grammar, or the API base they make with the version does
+    /// (each part within the limits, the whole too long or with too many segments).
     #[error("{part} mount path is invalid: {source}")]
     Invalid {
-        /// Which part: `root` or `prefix`.
+        /// Which part: `root`, `prefix`, or `base` for the joined `root + prefix + "/" + version`.
         part: &'static str,
         /// The rule it broke.
         source: PathError,
@@ -81,11 +82,13 @@ impl ApiPaths {
             return Err(MountError::EmptyPrefix);
         }
         path::check_segment(version).map_err(|source| MountError::InvalidVersion { source })?;
-        Ok(Self {
+        let paths = Self {
             root: Arc::from(root),
             prefix: Arc::from(prefix),
             version: Arc::from(version),
-        })
+        };
+        path::check(&paths.base()).map_err(|source| MountError::Invalid { part: "base", source })?;
+        Ok(paths)
     }
 
     /// The root, e.g. `/zelavis` (empty when mounted at the top level).
@@ -216,6 +219,20 @@ mod tests {
                 "{bad}"
             );
         }
+        // Each part within the limits, the base they make is not: refused as a whole.
+        let half = "/a".repeat(path::MAX_PATH_SEGMENTS / 2 + 1);
+        assert!(matches!(
+            ApiPaths::new(&half, &half, "v1"),
+            Err(MountError::Invalid {
+                part: "base",
+                source: PathError::TooManySegments { .. }
+            })
+        ));
+        let long = format!("/{}", "a".repeat(path::MAX_PATH_LEN / 2 + 1));
+        assert!(matches!(
+            ApiPaths::new(&long, &long, "v1"),
+            Err(MountError::Invalid { part: "base", .. })
+        ));
         let huge = format!("/{}", "a".repeat(1 << 20));
         let message = ApiPaths::new(&huge, "/api", "v1").unwrap_err().to_string();
         assert!(message.len() < 300, "{message}");
