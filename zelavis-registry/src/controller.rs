@@ -46,6 +46,70 @@ pub enum ControllerState {
     Active,
     /// The change is recorded and applies later (e.g. on restart or redeploy).
     Pending,
+    /// The change was refused and nothing changed; the answer's [`refusal`](ControllerAnswer::refusal) says why.
+    Refused,
+}
+
+/// Why a controller refused a change, as data a host can act on: each has a stable [`code`](Self::code), and
+/// [`HasDependents`](Self::HasDependents) names the plugins in the way.
+///
+/// ```
+/// use zelavis_registry::controller::Refusal;
+/// use zelavis_core::name::Name;
+///
+/// let refusal = Refusal::HasDependents { dependents: vec![Name::parse("reports")?] };
+/// assert_eq!(refusal.code(), "has_dependents");
+/// assert_eq!(
+///     serde_json::to_value(&refusal)?,
+///     serde_json::json!({ "code": "has_dependents", "dependents": ["reports"] })
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The plugin is not in the registry.
+    UnknownPlugin,
+    /// Active plugins depend on it: change them first, or cascade.
+    HasDependents {
+        /// The active dependents.
+        dependents: Vec<Name>,
+    },
+    /// A registry rule refused it (a duplicate or invalid name, an entry in the wrong state).
+    RegistryConflict,
+    /// The store failed; a retry may succeed.
+    StoreFailed,
+    /// Another failure of the runtime.
+    RuntimeFailed,
+}
+
+impl Refusal {
+    /// The stable code: `unknown_plugin`, `has_dependents`, `registry_conflict`, `store_failed` or
+    /// `runtime_failed` (the dashboard API answers with the same codes).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::UnknownPlugin => "unknown_plugin",
+            Refusal::HasDependents { .. } => "has_dependents",
+            Refusal::RegistryConflict => "registry_conflict",
+            Refusal::StoreFailed => "store_failed",
+            Refusal::RuntimeFailed => "runtime_failed",
+        }
+    }
+}
+
+impl From<&RuntimeError> for Refusal {
+    fn from(error: &RuntimeError) -> Self {
+        match error {
+            RuntimeError::Unknown { .. } => Refusal::UnknownPlugin,
+            RuntimeError::HasDependents { dependents, .. } => Refusal::HasDependents {
+                dependents: dependents.clone(),
+            },
+            RuntimeError::Registry(_) => Refusal::RegistryConflict,
+            RuntimeError::Store(_) => Refusal::StoreFailed,
+            _ => Refusal::RuntimeFailed,
+        }
+    }
 }
 
 /// A controller's answer to an action.
@@ -59,6 +123,9 @@ pub struct ControllerAnswer {
     /// What the runtime did, when the change was applied live.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<ActivationReport>,
+    /// Why the change was refused ([`ControllerState::Refused`] only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
 }
 
 impl ControllerAnswer {
@@ -68,6 +135,7 @@ impl ControllerAnswer {
             state: ControllerState::Active,
             message: message.into(),
             report: None,
+            refusal: None,
         }
     }
 
@@ -77,6 +145,17 @@ impl ControllerAnswer {
             state: ControllerState::Pending,
             message: message.into(),
             report: None,
+            refusal: None,
+        }
+    }
+
+    /// A refused change: nothing changed.
+    pub fn refused(message: impl Into<String>, refusal: Refusal) -> Self {
+        Self {
+            state: ControllerState::Refused,
+            message: message.into(),
+            report: None,
+            refusal: Some(refusal),
         }
     }
 
@@ -205,7 +284,7 @@ impl RuntimeGraphController {
 }
 
 /// Answers a verb that should leave `name` live (`true`) or not (`false`), judged by the runtime's final line
-/// for it.
+/// for it; what the runtime refused is a [`ControllerState::Refused`] answer with its [`Refusal`].
 fn answer(verb: &str, name: &str, live: bool, result: Result<ActivationReport, RuntimeError>) -> ControllerAnswer {
     match result {
         Ok(report) => {
@@ -217,7 +296,10 @@ fn answer(verb: &str, name: &str, live: bool, result: Result<ActivationReport, R
             };
             answer.with_report(report)
         }
-        Err(error) => ControllerAnswer::pending(format!("{verb} of {name:?} was not applied: {error}")),
+        Err(error) => ControllerAnswer::refused(
+            format!("{verb} of {name:?} was refused: {error}"),
+            Refusal::from(&error),
+        ),
     }
 }
 

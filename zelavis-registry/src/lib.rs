@@ -49,7 +49,7 @@ pub mod prelude {
     pub use crate::activation::ActivationOptions;
     pub use crate::catalog::{Catalog, CatalogEntry, CatalogError, Claim, Compatibility, Grants, ReviewStatus};
     pub use crate::controller::{
-        ActivationController, ControllerAnswer, ControllerCapabilities, ControllerState, NoController,
+        ActivationController, ControllerAnswer, ControllerCapabilities, ControllerState, NoController, Refusal,
         RuntimeGraphController, Strategy,
     };
     pub use crate::dashboard::{DashboardConfig, DashboardSources, Marketplace, Navigation, PageReply};

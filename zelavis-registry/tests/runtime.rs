@@ -453,7 +453,43 @@ fn runtime_graph_controller_installs_into_the_live_runtime() {
 }
 
 #[test]
+fn runtime_graph_controller_refusals_say_why_and_change_nothing() {
+    let base = PluginDef::builder("base").version("1.0.0").build().unwrap();
+    let app = PluginDef::builder("app")
+        .version("1.0.0")
+        .dependency("base", Some("^1"))
+        .build()
+        .unwrap();
+    let (runtime, controller) = controller_over([RegistryEntry::installed(base), RegistryEntry::installed(app)]);
+    let state = block_on(runtime.state());
 
+    let answer = block_on(controller.disable(&n("base")));
+    assert_eq!(answer.state, ControllerState::Refused, "{}", answer.message);
+    assert_eq!(
+        answer.refusal,
+        Some(Refusal::HasDependents {
+            dependents: vec![n("app")]
+        })
+    );
+    assert!(answer.report.is_none());
+    assert!(answer.message.contains("\"app\""), "{}", answer.message);
+    let answer = block_on(controller.uninstall(&n("base")));
+    assert_eq!(answer.refusal.as_ref().map(Refusal::code), Some("has_dependents"));
+    assert_eq!(block_on(runtime.state()), state);
+    assert_eq!(active(&runtime), ["base", "app"]);
+
+    let answer = block_on(controller.enable(&n("ghost")));
+    assert_eq!(
+        (answer.state, answer.refusal),
+        (ControllerState::Refused, Some(Refusal::UnknownPlugin))
+    );
+    assert_eq!(
+        serde_json::to_value(block_on(controller.disable(&n("base"))).refusal).unwrap(),
+        serde_json::json!({ "code": "has_dependents", "dependents": ["app"] })
+    );
+}
+
+#[test]
 fn runtime_graph_controller_uninstalls_from_the_live_runtime() {
     let (runtime, controller) = controller_over([
         RegistryEntry::installed(everything("gone")),

@@ -13,7 +13,7 @@ use zelavis_core::address::PageAddress;
 use zelavis_core::name::Name;
 use zelavis_core::page::{PageError, PageId, RenderContext};
 use zelavis_registry::catalog::Catalog;
-use zelavis_registry::controller::{ControllerAnswer, ControllerState};
+use zelavis_registry::controller::{ControllerAnswer, ControllerState, Refusal};
 use zelavis_registry::dashboard::{DashboardConfig, Marketplace, PageReply};
 use zelavis_registry::loader::LoadError;
 use zelavis_registry::registry::{RegistryEntry, Status};
@@ -131,6 +131,12 @@ fn answered(
     created: bool,
 ) -> Result<Response, ApiError> {
     let status = match (answer.state, &answer.report) {
+        (ControllerState::Refused, _) => {
+            return Err(ApiError::Refused {
+                message: answer.message,
+                refusal: answer.refusal.unwrap_or(Refusal::RuntimeFailed),
+            });
+        }
         (ControllerState::Active, _) | (ControllerState::Pending, Some(_)) => {
             if created {
                 StatusCode::CREATED

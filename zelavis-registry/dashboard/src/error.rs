@@ -1,10 +1,12 @@
-//! [`ApiError`]: every refusal of the dashboard API, answered as JSON `{error: "<code>", message}`.
+//! [`ApiError`]: every refusal of the dashboard API, answered as JSON `{error: "<code>", message}` (with
+//! `dependents` for `has_dependents`).
 
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use thiserror::Error;
 use zelavis_core::quote::quote;
 use zelavis_plugin::route::RouteError;
+use zelavis_registry::controller::Refusal;
 use zelavis_registry::loader::LoadError;
 use zelavis_registry::runtime::RuntimeError;
 
@@ -70,7 +72,17 @@ pub enum ApiError {
     /// The runtime refused the change (404 unknown plugin, 409 dependents or duplicates, 503 store).
     #[error(transparent)]
     Runtime(RuntimeError),
-    /// The activation controller did not apply the change (409).
+    /// The activation controller refused the change and nothing changed: 404 `unknown_plugin`, 409
+    /// `has_dependents` (the body names them in `dependents`) or `registry_conflict`, 503 `store_failed`, 500
+    /// `runtime_failed`.
+    #[error("{message}")]
+    Refused {
+        /// The controller's message.
+        message: String,
+        /// Why.
+        refusal: Refusal,
+    },
+    /// The activation controller did not apply the change, without saying why (409).
     #[error("{message}")]
     NotApplied {
         /// The controller's message.
@@ -100,6 +112,7 @@ impl ApiError {
             ApiError::Runtime(RuntimeError::Registry(_)) => "registry_conflict",
             ApiError::Runtime(RuntimeError::Store(_)) => "store_failed",
             ApiError::Runtime(_) => "runtime_failed",
+            ApiError::Refused { refusal, .. } => refusal.code(),
             ApiError::NotApplied { .. } => "not_applied",
             ApiError::Route(_) => "route_failed",
         }
@@ -114,12 +127,24 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound { .. }
             | ApiError::UnknownSpecifier { .. }
-            | ApiError::Runtime(RuntimeError::Unknown { .. }) => StatusCode::NOT_FOUND,
+            | ApiError::Runtime(RuntimeError::Unknown { .. })
+            | ApiError::Refused {
+                refusal: Refusal::UnknownPlugin,
+                ..
+            } => StatusCode::NOT_FOUND,
             ApiError::AlreadyRegistered { .. }
             | ApiError::NotApplied { .. }
-            | ApiError::Runtime(RuntimeError::HasDependents { .. } | RuntimeError::Registry(_)) => StatusCode::CONFLICT,
-            ApiError::Runtime(RuntimeError::Store(_)) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Runtime(_) | ApiError::Route(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            | ApiError::Runtime(RuntimeError::HasDependents { .. } | RuntimeError::Registry(_))
+            | ApiError::Refused {
+                refusal: Refusal::HasDependents { .. } | Refusal::RegistryConflict,
+                ..
+            } => StatusCode::CONFLICT,
+            ApiError::Runtime(RuntimeError::Store(_))
+            | ApiError::Refused {
+                refusal: Refusal::StoreFailed,
+                ..
+            } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Runtime(_) | ApiError::Route(_) | ApiError::Refused { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -148,7 +173,18 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(code = self.code(), error = %self, "dashboard request refused");
         }
-        let body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
+        let mut body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
+        let dependents = match &self {
+            ApiError::Refused {
+                refusal: Refusal::HasDependents { dependents },
+                ..
+            }
+            | ApiError::Runtime(RuntimeError::HasDependents { dependents, .. }) => Some(dependents),
+            _ => None,
+        };
+        if let Some(dependents) = dependents {
+            body["dependents"] = serde_json::json!(dependents);
+        }
         (status, [(http::header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
     }
 }

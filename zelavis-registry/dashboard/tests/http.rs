@@ -508,8 +508,9 @@ async fn patch_recomposes_live() {
     let dependents = send(&router, patch("shop", json!({ "status": "available" }))).await;
     assert_eq!(
         (dependents.status, dependents.error().as_str()),
-        (StatusCode::CONFLICT, "not_applied")
+        (StatusCode::CONFLICT, "has_dependents")
     );
+    assert_eq!(dependents.json()["dependents"], json!(["reports"]));
     assert!(dependents.json()["message"].as_str().unwrap().contains("reports"));
     assert!(runtime.is_active("shop").await);
     let unknown = send(&router, patch("ghost", json!({ "status": "installed" }))).await;
