@@ -297,6 +297,15 @@ fn child_refused_by_policy_is_rejected() {
         "{report}"
     );
     assert_eq!(items(&runtime, "gated-items"), ["good"]);
+    assert_eq!(block_on(runtime.applied_children()), [n("good")]);
+    assert!(block_on(runtime.is_active("good")) && !block_on(runtime.is_active("bad")));
+
+    // The dashboard shows what the runtime applied: the refused child is installed but not running.
+    let sources = block_on(DashboardSources::capture(&runtime));
+    let marketplace = Marketplace::build(&sources, &Catalog::default(), NoController.capabilities(), &|_| false);
+    let config = DashboardConfig::build("Shop", &sources, marketplace);
+    let running: Vec<(&str, bool)> = config.plugins.iter().map(|p| (p.name.as_str(), p.active)).collect();
+    assert_eq!(running, [("gated", true), ("good", true), ("bad", false)]);
 }
 
 #[test]

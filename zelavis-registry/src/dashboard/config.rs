@@ -233,7 +233,7 @@ impl Marketplace {
         capabilities: ControllerCapabilities,
         loadable: &dyn Fn(&str) -> bool,
     ) -> Self {
-        let active: HashSet<&Name> = sources.active.iter().collect();
+        let running = running(sources);
         let entries = catalog
             .iter()
             .map(|entry| {
@@ -242,7 +242,7 @@ impl Marketplace {
                 let install = match known {
                     _ if entry.is_blocked() => InstallState::Blocked,
                     Some(e) if e.is_installed() => {
-                        if active.contains(e.name()) || is_applied(sources, e) {
+                        if running.contains(e.name()) {
                             InstallState::Active
                         } else {
                             InstallState::Inactive
@@ -265,14 +265,9 @@ impl Marketplace {
     }
 }
 
-/// Whether an installed child is applied by its active parent, as far as the dashboard can tell: its parent is
-/// active and its health shows no failure.
-fn is_applied(sources: &DashboardSources, entry: &crate::registry::RegistryEntry) -> bool {
-    entry
-        .plugin
-        .extends()
-        .is_some_and(|x| sources.active.contains(&x.plugin))
-        && sources.health.of(entry.name().as_str()).setup_failures == 0
+/// The installed plugins that run: the active top-level ones and the children their parents applied.
+fn running(sources: &DashboardSources) -> HashSet<&Name> {
+    sources.active.iter().chain(&sources.applied_children).collect()
 }
 
 /// Everything the dashboard shows besides navigation: paths, services, plugins, the controller's capabilities
@@ -320,14 +315,14 @@ impl DashboardConfig {
                 }
             })
             .collect();
-        let active: HashSet<&Name> = sources.active.iter().collect();
+        let running = running(sources);
         let plugins = sources
             .registry
             .iter()
             .map(|entry| {
                 let def = &entry.plugin;
                 let record = entry.record();
-                let is_active = active.contains(entry.name()) || (entry.is_installed() && is_applied(sources, entry));
+                let is_active = entry.is_installed() && running.contains(entry.name());
                 PluginInfo {
                     name: entry.name().clone(),
                     version: def.version().clone(),

@@ -24,6 +24,8 @@ pub struct DashboardSources {
     pub registry: PluginRegistry,
     /// The active top-level plugins, in activation order.
     pub active: Vec<Name>,
+    /// The child plugins their active parents applied ([`Runtime::applied_children`]).
+    pub applied_children: Vec<Name>,
     /// The host's core services then the plugins' services, in registration order.
     pub services: Services,
     /// The report of the runtime's last change.
@@ -41,11 +43,13 @@ impl DashboardSources {
         let generation = runtime.generation();
         let registry = runtime.registry().await;
         let active = runtime.active().await;
+        let applied_children = runtime.applied_children().await;
         let report = runtime.last_report().await;
         Self {
             generation,
             registry,
             active,
+            applied_children,
             services: runtime.services(),
             report,
             health: runtime.health(),

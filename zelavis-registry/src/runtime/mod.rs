@@ -270,6 +270,15 @@ impl Runtime {
         active.into_iter().map(|(n, _)| n.clone()).collect()
     }
 
+    /// The child plugins their active parents applied, parents in activation order (a child the extension
+    /// point's policy refused, or whose contribution failed, is not among them).
+    pub async fn applied_children(&self) -> Vec<Name> {
+        let live = self.inner.live.lock().await;
+        let mut parents: Vec<_> = live.active.values().collect();
+        parents.sort_by_key(|a| a.seq);
+        parents.into_iter().flat_map(|a| a.applied.iter().cloned()).collect()
+    }
+
     /// Whether `name` (top-level or child) is active.
     pub async fn is_active(&self, name: &str) -> bool {
         let live = self.inner.live.lock().await;
