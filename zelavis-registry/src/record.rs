@@ -128,15 +128,19 @@ pub(crate) enum Edit {
     Pin(InstallRecord, Option<Version>),
     /// Sets or clears the order, likewise.
     Order(InstallRecord, Option<u32>),
+    /// Sets or clears the specifier, likewise.
+    Specifier(InstallRecord, Option<String>),
 }
 
 impl Edit {
     /// The plugin the edit is about.
     pub(crate) fn name(&self) -> &Name {
         match self {
-            Edit::Upsert(record) | Edit::Status(record, _) | Edit::Pin(record, _) | Edit::Order(record, _) => {
-                &record.name
-            }
+            Edit::Upsert(record)
+            | Edit::Status(record, _)
+            | Edit::Pin(record, _)
+            | Edit::Order(record, _)
+            | Edit::Specifier(record, _) => &record.name,
             Edit::Remove(name) => name,
         }
     }
@@ -154,6 +158,7 @@ impl Edit {
             Edit::Status(base, status) => field(base, &|r| r.status = *status),
             Edit::Pin(base, pin) => field(base, &|r| r.pin.clone_from(pin)),
             Edit::Order(base, order) => field(base, &|r| r.order = *order),
+            Edit::Specifier(base, specifier) => field(base, &|r| r.specifier.clone_from(specifier)),
         }
     }
 
@@ -316,6 +321,7 @@ mod tests {
             (arb_record(), any::<bool>())
                 .prop_map(|(r, on)| Edit::Status(r, if on { Status::Installed } else { Status::Available })),
             (arb_record(), proptest::option::of(0..3_u32)).prop_map(|(r, o)| Edit::Order(r, o)),
+            (arb_record(), proptest::option::of("wasm:[a-c]{1,3}")).prop_map(|(r, s)| Edit::Specifier(r, s)),
         ]
     }
 
@@ -341,6 +347,9 @@ mod tests {
                 Edit::Status(_, status) => prop_assert_eq!(mine.last().map(|r| r.status), Some(*status)),
                 Edit::Order(_, order) => prop_assert_eq!(mine.last().map(|r| r.order), Some(*order)),
                 Edit::Pin(_, pin) => prop_assert_eq!(mine.last().map(|r| r.pin.clone()), Some(pin.clone())),
+                Edit::Specifier(_, specifier) => {
+                    prop_assert_eq!(mine.last().map(|r| r.specifier.clone()), Some(specifier.clone()));
+                }
             }
         }
     }

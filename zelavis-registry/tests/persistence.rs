@@ -135,6 +135,43 @@ fn every_change_is_written_back() {
 }
 
 #[test]
+fn an_update_with_its_specifier_is_one_write() {
+    let store = MemoryStore::new();
+    let runtime = on_store(
+        store.clone(),
+        vec![RegistryEntry::installed(plain("pay")).specifier("wasm:pay@1.0.0")],
+    );
+    let revision = stored(&store).revision;
+    let next = PluginDef::builder("pay").version("2.0.0").build().unwrap();
+    let report = block_on(runtime.update_with_specifier(next, "wasm:pay@2.0.0")).unwrap();
+    assert!(report.is_live("pay"), "{report}");
+    let after = stored(&store);
+    assert_eq!(
+        after.revision,
+        revision.checked_next().unwrap(),
+        "one change, one write"
+    );
+    assert_eq!(
+        after.state.get("pay").and_then(|r| r.specifier.clone()).as_deref(),
+        Some("wasm:pay@2.0.0")
+    );
+    assert_eq!(after.state, block_on(runtime.state()));
+    let version = |r: &Runtime| block_on(r.registry()).get("pay").unwrap().plugin.version().to_string();
+    assert_eq!(version(&runtime), "2.0.0");
+
+    // The same specifier again writes nothing; an unknown plugin is refused and nothing is written.
+    let again = PluginDef::builder("pay").version("2.0.0").build().unwrap();
+    block_on(runtime.update_with_specifier(again, "wasm:pay@2.0.0")).unwrap();
+    assert_eq!(stored(&store).revision, after.revision);
+    let ghost = plain("ghost");
+    assert!(matches!(
+        block_on(runtime.update_with_specifier(ghost, "wasm:ghost@1.0.0")),
+        Err(RuntimeError::Unknown { .. })
+    ));
+    assert_eq!(stored(&store), after);
+}
+
+#[test]
 fn a_pin_cleared_on_one_host_is_cleared_on_every_follower() {
     let store = MemoryStore::new();
     let entries = || vec![RegistryEntry::installed(plain("shop")).pin(Version::new(1, 0, 0))];

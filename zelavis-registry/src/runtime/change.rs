@@ -28,7 +28,11 @@ pub(crate) enum Request {
         name: String,
         cascade: Cascade,
     },
-    Update(PluginDef),
+    Update {
+        def: PluginDef,
+        /// Where the new definition came from, recorded in the same change (`None`: the record keeps its own).
+        specifier: Option<String>,
+    },
     Pin {
         name: String,
         pin: Option<semver::Version>,
@@ -359,8 +363,15 @@ fn prepare(live: &Live, request: Request) -> Result<Prepared, RuntimeError> {
             prepared.uninstall = Some(entry.name().clone());
             prepared.named = names;
         }
-        Request::Update(def) => {
-            known(live, def.name().as_str())?;
+        Request::Update { def, specifier } => {
+            let entry = known(live, def.name().as_str())?;
+            if let Some(specifier) = specifier
+                && entry.record.specifier.as_deref() != Some(specifier.as_str())
+            {
+                prepared
+                    .edits
+                    .push(Edit::Specifier(entry.record.clone(), Some(specifier)));
+            }
             prepared.update = Some(def);
         }
         Request::Pin { name, pin } => {

@@ -407,7 +407,22 @@ impl Runtime {
     /// Replaces a plugin's definition (keeping its registry position and record) and sets it up again, with its
     /// dependents; a child's parent recomposes.
     pub async fn update(&self, def: PluginDef) -> Result<ActivationReport, RuntimeError> {
-        self.change(change::Request::Update(def)).await
+        self.change(change::Request::Update { def, specifier: None }).await
+    }
+
+    /// [`update`](Self::update), recording `specifier` as where the new definition came from in the same
+    /// change: a follower never sees the new version under the old specifier (what a loader that keys code by
+    /// specifier, such as the WebAssembly loader, needs).
+    pub async fn update_with_specifier(
+        &self,
+        def: PluginDef,
+        specifier: impl Into<String>,
+    ) -> Result<ActivationReport, RuntimeError> {
+        self.change(change::Request::Update {
+            def,
+            specifier: Some(specifier.into()),
+        })
+        .await
     }
 
     /// Pins a plugin to a version, or clears its pin (`None`). The pin is recorded and persisted; what a pin

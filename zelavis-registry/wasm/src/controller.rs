@@ -7,11 +7,9 @@ use zelavis_plugin::PluginDef;
 use zelavis_registry::controller::{
     ActivationController, ControllerAnswer, ControllerCapabilities, RuntimeGraphController,
 };
-use zelavis_registry::record::InstallRecord;
 use zelavis_registry::registry::RegistryEntry;
 use zelavis_registry::report::ActivationReport;
 use zelavis_registry::runtime::{Cascade, Runtime, RuntimeError};
-use zelavis_registry::state::RegistryState;
 
 use crate::error::WasmError;
 use crate::loader::{SCHEME, WasmLoader};
@@ -79,21 +77,13 @@ impl WasmController {
         let uploaded = self.loader.upload(bytes)?;
         let name = uploaded.definition.name().clone();
         let runtime = self.runtime();
-        let known = runtime.registry().await.get(name.as_str()).map(|e| e.record().clone());
-        let report = match known {
-            None => {
-                let entry = RegistryEntry::installed(uploaded.definition).specifier(&uploaded.specifier);
-                runtime.install(entry).await?
-            }
-            Some(record) => {
-                let mut report = runtime.update(uploaded.definition).await?;
-                if record.specifier.as_deref() != Some(uploaded.specifier.as_str()) {
-                    let state = with_specifier(&runtime.state().await, &name, &uploaded.specifier);
-                    let applied = runtime.apply_state(&state).await?;
-                    report = merge(report, applied.report);
-                }
-                report
-            }
+        let report = if runtime.registry().await.contains(name.as_str()) {
+            runtime
+                .update_with_specifier(uploaded.definition, &uploaded.specifier)
+                .await?
+        } else {
+            let entry = RegistryEntry::installed(uploaded.definition).specifier(&uploaded.specifier);
+            runtime.install(entry).await?
         };
         let live = report.is_live(name.as_str()) || runtime.is_active(name.as_str()).await;
         let message = if live {
@@ -153,22 +143,6 @@ impl WasmController {
         }
         Ok(lines.into_iter().fold(ActivationReport::default(), merge))
     }
-}
-
-/// The state with `name`'s record pointing at `specifier`.
-fn with_specifier(state: &RegistryState, name: &Name, specifier: &str) -> RegistryState {
-    let records = state
-        .records
-        .iter()
-        .map(|r| {
-            if &r.name == name {
-                r.clone().specifier(specifier)
-            } else {
-                r.clone()
-            }
-        })
-        .collect::<Vec<InstallRecord>>();
-    RegistryState::new(records)
 }
 
 /// One report of two changes: every line of both, the later line of a plugin winning.

@@ -270,9 +270,18 @@ fn two_hosts_on_one_store_and_cache_converge_on_a_wasm_plugin() {
         assert_eq!(providers(b.runtime()), ["stripe"]);
         assert_eq!(status(b.runtime(), "stripe").await.unwrap(), "v1");
 
+        // An update by upload is one change: the new version and its specifier land in one write.
+        follow(&a).await;
+        let before = store.load(&Scope::Default).await.unwrap().revision;
         a.upload(&provider("stripe", "2.0.0", &["stripe-v2"], "v2"))
             .await
             .unwrap();
+        let after = store.load(&Scope::Default).await.unwrap();
+        assert_eq!(after.revision, before.checked_next().unwrap());
+        assert_eq!(
+            after.state.get("stripe").and_then(|r| r.specifier.as_deref()),
+            Some("wasm:stripe@2.0.0")
+        );
         follow(&b).await;
         assert_eq!(providers(b.runtime()), ["stripe-v2"]);
         assert_eq!(status(b.runtime(), "stripe").await.unwrap(), "v2");
