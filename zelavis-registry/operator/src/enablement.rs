@@ -32,6 +32,18 @@ impl Enablement {
     pub fn key(tenant: &str, plugin: &str) -> String {
         format!("{tenant}|{plugin}")
     }
+
+    /// What a tenant that never enabled a plugin has: a disabled grant without version or pin.
+    pub fn never_enabled(tenant: Name, plugin: Name, at: Timestamp) -> Self {
+        Self {
+            tenant,
+            plugin,
+            enabled: false,
+            version: None,
+            pin: None,
+            updated_at: at,
+        }
+    }
 }
 
 /// A deprecation banner for a tenant using a deprecated plugin.

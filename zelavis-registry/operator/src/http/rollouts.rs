@@ -18,6 +18,7 @@ use super::extract::{Authed, JsonBody, QueryOf, Segments};
 use super::{Shared, answer, plugin_name, tenant_name};
 use crate::error::{OperatorError, parse_version};
 use crate::judge::JudgeConfig;
+use crate::operator::require;
 use crate::role::{Actor, Role};
 use crate::rollout::{PublishOptions, Rollout};
 use crate::signature::SignedRelease;
@@ -85,17 +86,7 @@ fn invalid(message: impl Into<String>) -> ApiError {
 
 /// The caller may change rollouts (the judge route calls the operator as the system's judge, so it checks here).
 fn require_operator(actor: &Actor, action: &'static str) -> Result<(), ApiError> {
-    if actor.role >= Role::Operator {
-        Ok(())
-    } else {
-        Err(OperatorError::Forbidden {
-            actor: actor.id.clone(),
-            role: actor.role,
-            action,
-            needs: Role::Operator,
-        }
-        .into())
-    }
+    Ok(require(actor, Role::Operator, action)?)
 }
 
 fn release(plugin: &str, version: &str) -> Result<(Name, Version), ApiError> {

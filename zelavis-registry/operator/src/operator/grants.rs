@@ -192,14 +192,7 @@ impl Operator {
             let Some((grant, row)) = current.filter(|(g, _)| g.enabled) else {
                 let report = self.apply(&tenant_rec.id, &record.id, None).await?;
                 let enablement = self.read::<Enablement>(&key).await?.map_or_else(
-                    || Enablement {
-                        tenant: tenant_rec.id.clone(),
-                        plugin: record.id.clone(),
-                        enabled: false,
-                        version: None,
-                        pin: None,
-                        updated_at: self.now(),
-                    },
+                    || Enablement::never_enabled(tenant_rec.id.clone(), record.id.clone(), self.now()),
                     |(g, _)| g,
                 );
                 return Ok(GrantChange {
@@ -271,14 +264,8 @@ impl Operator {
             let before = current.as_ref().map(|(g, _)| g.clone());
             let enabled = before.as_ref().is_some_and(|g| g.enabled);
             if before.as_ref().and_then(|g| g.pin.as_ref()) == pin.as_ref() {
-                let enablement = before.unwrap_or_else(|| Enablement {
-                    tenant: tenant_rec.id.clone(),
-                    plugin: record.id.clone(),
-                    enabled: false,
-                    version: None,
-                    pin: None,
-                    updated_at: self.now(),
-                });
+                let enablement = before
+                    .unwrap_or_else(|| Enablement::never_enabled(tenant_rec.id.clone(), record.id.clone(), self.now()));
                 return Ok(GrantChange {
                     enablement,
                     changed: false,

@@ -43,24 +43,28 @@ impl Operator {
         plugin: &str,
     ) -> Result<Map<String, Value>, OperatorError> {
         require(actor, Role::Viewer, "read settings")?;
-        let manifest = self.settings_schema(tenant, plugin).await?;
-        let stored = self
-            .read::<SettingsRow>(&Enablement::key(tenant, plugin))
-            .await?
-            .map(|(s, _)| s.values)
-            .unwrap_or_default();
-        Ok(effective_settings(&manifest.settings, &stored, true))
+        self.effective_settings(tenant, plugin, true).await
     }
 
     /// The settings a plugin itself reads: like [`settings`](Self::settings) but with passwords in the clear.
     pub async fn plugin_settings(&self, tenant: &str, plugin: &str) -> Result<Map<String, Value>, OperatorError> {
+        self.effective_settings(tenant, plugin, false).await
+    }
+
+    /// The stored values merged with the schema's defaults, passwords redacted or not.
+    async fn effective_settings(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        redact: bool,
+    ) -> Result<Map<String, Value>, OperatorError> {
         let manifest = self.settings_schema(tenant, plugin).await?;
         let stored = self
             .read::<SettingsRow>(&Enablement::key(tenant, plugin))
             .await?
             .map(|(s, _)| s.values)
             .unwrap_or_default();
-        Ok(effective_settings(&manifest.settings, &stored, false))
+        Ok(effective_settings(&manifest.settings, &stored, redact))
     }
 
     /// Saves a tenant's settings for a plugin after validating them against the plugin's schema (every problem
