@@ -206,13 +206,21 @@ pub struct WindowQuery {
 pub trait HealthMonitor: Send + Sync {
     /// The counts over `query.from .. query.to`.
     async fn window(&self, query: &WindowQuery) -> Result<WindowReading, OperatorError>;
+
+    /// Whether this monitor can count traffic by time range (default `true`). One that cannot, such as a
+    /// monitor over running totals, only knows what was added since its cursor: when several windows have
+    /// ended since the last judgement, the judge then asks for them as one window, instead of crediting all
+    /// their traffic to the first and finding the others empty (inconclusive, which would pause the rollout).
+    fn splits_by_time(&self) -> bool {
+        true
+    }
 }
 
 /// The built-in monitor: reads the operator layer's health records (requests and errors hosts report with
 /// [`Operator::record_traffic`]), canary tenants on one side and every other tenant on the other. Records hold
 /// running totals, so each window is what was added since the totals in the cursor (stored with the rollout);
-/// a rollout's first window counts everything so far. Running totals cannot be split by time afterwards: judge
-/// each window when it ends (several overdue windows put all their traffic in the first).
+/// a rollout's first window counts everything so far. Running totals cannot be split by time afterwards, so
+/// it does not [split by time](HealthMonitor::splits_by_time): windows judged late are judged as one.
 pub struct OperatorHealthMonitor {
     operator: Operator,
 }
@@ -226,6 +234,10 @@ impl OperatorHealthMonitor {
 
 #[async_trait]
 impl HealthMonitor for OperatorHealthMonitor {
+    fn splits_by_time(&self) -> bool {
+        false
+    }
+
     async fn window(&self, query: &WindowQuery) -> Result<WindowReading, OperatorError> {
         let records: Vec<HealthRecord> = self
             .operator

@@ -749,8 +749,8 @@ impl Operator {
         Ok(self.rollout_row(plugin, version).await?.0)
     }
 
-    /// Judges every window that has ended since the last one, in order: an inconclusive window pauses the
-    /// rollout; `breaches_to_rollback` breaching windows in a row roll it back by themselves (actor
+    /// Judges every window that has ended since the last one, in order (as one window when the monitor cannot
+    /// [split by time](HealthMonitor::splits_by_time)): an inconclusive window pauses the rollout; `breaches_to_rollback` breaching windows in a row roll it back by themselves (actor
     /// `system:rollout-judge`), with the windows' figures as evidence. Returns the rollout as it then is.
     pub async fn judge_rollout(
         &self,
@@ -764,11 +764,18 @@ impl Operator {
             if rollout.state != RolloutState::Canary {
                 return Ok(rollout);
             }
-            let Some((from, to)) = rollout.next_window() else {
+            let Some((from, mut to)) = rollout.next_window() else {
                 return Ok(rollout);
             };
-            if self.now() < to {
+            let now = self.now();
+            if now < to {
                 return Ok(rollout);
+            }
+            if !monitor.splits_by_time() {
+                // Every window that has ended, as one.
+                let window = rollout.judge.window.as_millis().max(1);
+                let ended = now.since(from).as_millis() / window * window;
+                to = from.add_duration(Duration::from_millis(u64::try_from(ended).unwrap_or(u64::MAX)));
             }
             let query = WindowQuery {
                 plugin: rollout.plugin.clone(),

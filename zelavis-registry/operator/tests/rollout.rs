@@ -698,6 +698,46 @@ async fn the_built_in_monitor_judges_recorded_traffic_and_goes_on_after_a_restar
 }
 
 #[tokio::test]
+async fn the_built_in_monitor_judges_overdue_windows_as_one() {
+    let p = platform();
+    p.publish("1.0.0").await.unwrap();
+    let version = v("1.0.0");
+    let acme = Name::parse("acme").unwrap();
+    p.operator
+        .start_canary(&ops(), PLUGIN, &version, std::slice::from_ref(&acme))
+        .await
+        .unwrap();
+    let started = p.operator.rollout(&ops(), PLUGIN, &version).await.unwrap();
+    let window = started.judge.window;
+    let plugin = Name::parse(PLUGIN).unwrap();
+    let globex = Name::parse("globex").unwrap();
+    p.operator
+        .record_traffic(&acme, &plugin, "host-1", 1000, 1)
+        .await
+        .unwrap();
+    p.operator
+        .record_traffic(&globex, &plugin, "host-1", 5000, 10)
+        .await
+        .unwrap();
+    // The judge comes back three and a half windows later: the three that ended are one window, with all the
+    // traffic; the half window is left for later.
+    p.clock.advance(window * 7 / 2);
+    let judged = p
+        .operator
+        .judge_rollout(PLUGIN, &version, &OperatorHealthMonitor::new(p.operator.clone()))
+        .await
+        .unwrap();
+    assert_eq!(judged.state, RolloutState::Canary, "not paused by empty windows");
+    assert_eq!(judged.windows.len(), 1);
+    let only = &judged.windows[0];
+    assert_eq!(only.to, only.from + window * 3);
+    assert_eq!(
+        (only.counts.canary, only.verdict),
+        (Counts::new(1000, 1), Verdict::Pass)
+    );
+}
+
+#[tokio::test]
 async fn judge_settings_that_cannot_work_are_refused() {
     let p = platform();
     let (bytes, signed) = p.signed("1.0.0", false);
