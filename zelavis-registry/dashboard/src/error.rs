@@ -107,11 +107,7 @@ impl ApiError {
             ApiError::UnknownSpecifier { .. } => "unknown_specifier",
             ApiError::Load(_) => "load_failed",
             ApiError::AlreadyRegistered { .. } => "already_registered",
-            ApiError::Runtime(RuntimeError::Unknown { .. }) => "unknown_plugin",
-            ApiError::Runtime(RuntimeError::HasDependents { .. }) => "has_dependents",
-            ApiError::Runtime(RuntimeError::Registry(_)) => "registry_conflict",
-            ApiError::Runtime(RuntimeError::Store(_)) => "store_failed",
-            ApiError::Runtime(_) => "runtime_failed",
+            ApiError::Runtime(error) => Refusal::from(error).code(),
             ApiError::Refused { refusal, .. } => refusal.code(),
             ApiError::NotApplied { .. } => "not_applied",
             ApiError::Route(_) => "route_failed",
@@ -125,26 +121,11 @@ impl ApiError {
             ApiError::CrossOrigin { .. } | ApiError::NoLoader | ApiError::Blocked { .. } => StatusCode::FORBIDDEN,
             ApiError::NotJson { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::NotFound { .. }
-            | ApiError::UnknownSpecifier { .. }
-            | ApiError::Runtime(RuntimeError::Unknown { .. })
-            | ApiError::Refused {
-                refusal: Refusal::UnknownPlugin,
-                ..
-            } => StatusCode::NOT_FOUND,
-            ApiError::AlreadyRegistered { .. }
-            | ApiError::NotApplied { .. }
-            | ApiError::Runtime(RuntimeError::HasDependents { .. } | RuntimeError::Registry(_))
-            | ApiError::Refused {
-                refusal: Refusal::HasDependents { .. } | Refusal::RegistryConflict,
-                ..
-            } => StatusCode::CONFLICT,
-            ApiError::Runtime(RuntimeError::Store(_))
-            | ApiError::Refused {
-                refusal: Refusal::StoreFailed,
-                ..
-            } => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Runtime(_) | ApiError::Route(_) | ApiError::Refused { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::NotFound { .. } | ApiError::UnknownSpecifier { .. } => StatusCode::NOT_FOUND,
+            ApiError::AlreadyRegistered { .. } | ApiError::NotApplied { .. } => StatusCode::CONFLICT,
+            ApiError::Runtime(error) => refusal_status(&Refusal::from(error)),
+            ApiError::Refused { refusal, .. } => refusal_status(refusal),
+            ApiError::Route(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -156,6 +137,17 @@ impl ApiError {
 
     pub(crate) fn not_found(what: impl Into<String>) -> Self {
         ApiError::NotFound { what: what.into() }
+    }
+}
+
+/// The status of a refusal, whether the runtime or a controller refused: 404 unknown plugin, 409 dependents
+/// or a registry rule, 503 store, 500 anything else.
+fn refusal_status(refusal: &Refusal) -> StatusCode {
+    match refusal {
+        Refusal::UnknownPlugin => StatusCode::NOT_FOUND,
+        Refusal::HasDependents { .. } | Refusal::RegistryConflict => StatusCode::CONFLICT,
+        Refusal::StoreFailed => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -186,5 +178,59 @@ impl IntoResponse for ApiError {
             body["dependents"] = serde_json::json!(dependents);
         }
         (status, [(http::header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use zelavis_core::name::Name;
+    use zelavis_core::quote::Quoted;
+
+    use super::*;
+
+    fn refused(refusal: Refusal) -> ApiError {
+        ApiError::Refused {
+            message: "refused".to_owned(),
+            refusal,
+        }
+    }
+
+    #[test]
+    fn a_refusal_has_one_code_and_status_whoever_refused() {
+        let dependents = vec![Name::parse("reports").unwrap()];
+        let table = [
+            (Refusal::UnknownPlugin, "unknown_plugin", StatusCode::NOT_FOUND),
+            (
+                Refusal::HasDependents {
+                    dependents: dependents.clone(),
+                },
+                "has_dependents",
+                StatusCode::CONFLICT,
+            ),
+            (Refusal::RegistryConflict, "registry_conflict", StatusCode::CONFLICT),
+            (Refusal::StoreFailed, "store_failed", StatusCode::SERVICE_UNAVAILABLE),
+            (
+                Refusal::RuntimeFailed,
+                "runtime_failed",
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+        ];
+        for (refusal, code, status) in table {
+            let error = refused(refusal);
+            assert_eq!((error.code(), error.status()), (code, status), "{error:?}");
+        }
+        for runtime in [
+            RuntimeError::Unknown {
+                name: Quoted::new("ghost"),
+            },
+            RuntimeError::HasDependents {
+                plugin: Name::parse("shop").unwrap(),
+                dependents,
+            },
+        ] {
+            let same = refused(Refusal::from(&runtime));
+            let error = ApiError::Runtime(runtime);
+            assert_eq!((error.code(), error.status()), (same.code(), same.status()));
+        }
     }
 }
