@@ -477,6 +477,9 @@ fn runtime_graph_controller_refusals_say_why_and_change_nothing() {
     assert_eq!(answer.refusal.as_ref().map(Refusal::code), Some("has_dependents"));
     assert_eq!(block_on(runtime.state()), state);
     assert_eq!(active(&runtime), ["base", "app"]);
+    let base = block_on(runtime.entry("base")).unwrap();
+    assert_eq!((base.is_installed(), base.record().name.as_str()), (true, "base"));
+    assert!(block_on(runtime.entry("ghost")).is_none());
 
     let answer = block_on(controller.enable(&n("ghost")));
     assert_eq!(

@@ -178,7 +178,7 @@ pub(crate) async fn register(State(shared): Shared_, request: Request) -> Result
     if catalog.is_some_and(zelavis_registry::catalog::CatalogEntry::is_blocked) {
         return Err(ApiError::Blocked { name: name.to_string() });
     }
-    if shared.runtime.registry().await.contains(name.as_str()) {
+    if shared.runtime.entry(name.as_str()).await.is_some() {
         return Err(ApiError::AlreadyRegistered { name: name.to_string() });
     }
     let mut entry = RegistryEntry::new(def, if install { Status::Installed } else { Status::Available })
@@ -224,8 +224,7 @@ pub(crate) async fn patch(
     if patch.status.is_none() && patch.order.is_none() && patch.pin.is_none() {
         return Err(ApiError::bad_request("nothing to change: give status, order or pin"));
     }
-    let registry = shared.runtime.registry().await;
-    let Some(entry) = registry.get(&name) else {
+    let Some(entry) = shared.runtime.entry(&name).await else {
         return Err(ApiError::Runtime(zelavis_registry::runtime::RuntimeError::Unknown {
             name: name.as_str().into(),
         }));

@@ -246,6 +246,11 @@ impl Runtime {
         self.inner.live.lock().await.registry.clone()
     }
 
+    /// A copy of one plugin's registry entry as it is now (without copying the whole registry).
+    pub async fn entry(&self, name: &str) -> Option<RegistryEntry> {
+        self.inner.live.lock().await.registry.get(name).cloned()
+    }
+
     /// The install state as it is now: with a store, exactly the stored state this runtime is at (records of
     /// plugins this host does not know included).
     pub async fn state(&self) -> RegistryState {

@@ -77,7 +77,7 @@ impl WasmController {
         let uploaded = self.loader.upload(bytes)?;
         let name = uploaded.definition.name().clone();
         let runtime = self.runtime();
-        let report = if runtime.registry().await.contains(name.as_str()) {
+        let report = if runtime.entry(name.as_str()).await.is_some() {
             runtime
                 .update_with_specifier(uploaded.definition, &uploaded.specifier)
                 .await?

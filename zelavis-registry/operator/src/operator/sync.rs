@@ -212,8 +212,7 @@ impl Operator {
         plugin: &Name,
         version: Option<&Version>,
     ) -> Result<Option<ActivationReport>, OperatorError> {
-        let registry = runtime.registry().await;
-        let entry = registry.get(plugin.as_str());
+        let entry = runtime.entry(plugin.as_str()).await;
         let Some(version) = version else {
             return match entry {
                 Some(e) if e.is_installed() => runtime
