@@ -101,21 +101,27 @@ impl Operator {
                 .into_iter()
                 .flat_map(|(_, releases)| releases.iter().map(|r| &**r));
             match wanted_version(grant, entry.map(|(record, _)| &**record), releases) {
-                Ok(Some(version)) => wanted.push((grant.plugin.clone(), version)),
+                Ok(Some(version)) => {
+                    // Whether the grant already records the version it runs (then there is nothing to note).
+                    let noted = grant.version.as_ref() == Some(&version);
+                    wanted.push((grant.plugin.clone(), version, noted));
+                }
                 Ok(None) => {}
                 Err(e) => report.failed.push((grant.plugin.clone(), e.to_string())),
             }
         }
-        for (plugin, version) in &wanted {
+        for (plugin, version, noted) in &wanted {
             match self.converge(tenant, runtime, plugin, Some(version)).await {
                 Ok(Some(_)) => report.applied.push((plugin.clone(), version.clone())),
                 Ok(None) => {}
                 Err(e) => report.failed.push((plugin.clone(), e.to_string())),
             }
-            self.note_version(tenant, plugin, version).await?;
+            if !noted {
+                self.note_version(tenant, plugin, version).await?;
+            }
         }
         for active in runtime.active().await {
-            if !wanted.iter().any(|(p, _)| *p == active)
+            if !wanted.iter().any(|(p, _, _)| *p == active)
                 && Some(&active) != except
                 && grants.iter().any(|g| g.plugin == active)
                 && self.converge(tenant, runtime, &active, None).await.is_ok()
