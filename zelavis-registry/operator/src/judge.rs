@@ -266,8 +266,8 @@ impl HealthMonitor for OperatorHealthMonitor {
             } else {
                 &mut counts.baseline
             };
-            side.requests += delta.requests;
-            side.errors += delta.errors;
+            side.requests = side.requests.saturating_add(delta.requests);
+            side.errors = side.errors.saturating_add(delta.errors);
         }
         Ok(WindowReading {
             counts,

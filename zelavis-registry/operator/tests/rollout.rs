@@ -738,6 +738,32 @@ async fn the_built_in_monitor_judges_overdue_windows_as_one() {
 }
 
 #[tokio::test]
+async fn the_built_in_monitor_saturates_instead_of_overflowing() {
+    let p = platform();
+    let plugin = Name::parse(PLUGIN).unwrap();
+    for tenant in ["globex", "initech"] {
+        p.operator
+            .record_traffic(&Name::parse(tenant).unwrap(), &plugin, "host-1", u64::MAX, u64::MAX)
+            .await
+            .unwrap();
+    }
+    let query = WindowQuery {
+        plugin,
+        canary_version: v("1.0.0"),
+        canary_tenants: vec![Name::parse("acme").unwrap()],
+        from: p.operator.clock().now(),
+        to: p.operator.clock().now(),
+        cursor: None,
+    };
+    let reading = OperatorHealthMonitor::new(p.operator.clone())
+        .window(&query)
+        .await
+        .unwrap();
+    assert_eq!(reading.counts.baseline, Counts::new(u64::MAX, u64::MAX));
+    assert_eq!(reading.counts.canary, Counts::new(0, 0));
+}
+
+#[tokio::test]
 async fn judge_settings_that_cannot_work_are_refused() {
     let p = platform();
     let (bytes, signed) = p.signed("1.0.0", false);
