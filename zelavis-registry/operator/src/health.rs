@@ -62,7 +62,10 @@ pub struct PluginHealthSummary {
 /// Sums per-(tenant, host) records into one summary per plugin with any failure, by plugin id.
 pub fn summarize(records: &[HealthRecord]) -> Vec<PluginHealthSummary> {
     let mut by_plugin: BTreeMap<&str, PluginHealthSummary> = BTreeMap::new();
-    for record in records.iter().filter(|r| r.setup_failures + r.runtime_failures > 0) {
+    for record in records
+        .iter()
+        .filter(|r| r.setup_failures > 0 || r.runtime_failures > 0)
+    {
         let summary = by_plugin
             .entry(record.plugin.as_str())
             .or_insert_with(|| PluginHealthSummary {
@@ -74,8 +77,8 @@ pub fn summarize(records: &[HealthRecord]) -> Vec<PluginHealthSummary> {
                 last_error: None,
                 last_at: None,
             });
-        summary.setup_failures += record.setup_failures;
-        summary.runtime_failures += record.runtime_failures;
+        summary.setup_failures = summary.setup_failures.saturating_add(record.setup_failures);
+        summary.runtime_failures = summary.runtime_failures.saturating_add(record.runtime_failures);
         if !summary.affected_tenants.contains(&record.tenant) {
             summary.affected_tenants.push(record.tenant.clone());
         }
@@ -111,6 +114,18 @@ mod tests {
             last_error: Some(format!("boom at {at}")),
             at: Timestamp::from_millis(at),
         }
+    }
+
+    #[test]
+    fn counts_read_back_from_a_store_saturate_instead_of_overflowing() {
+        let summary = summarize(&[
+            record("stripe", "acme", "h1", u64::MAX, u64::MAX, 10),
+            record("stripe", "globex", "h1", u64::MAX, 1, 20),
+        ]);
+        assert_eq!(
+            (summary[0].setup_failures, summary[0].runtime_failures),
+            (u64::MAX, u64::MAX)
+        );
     }
 
     #[test]
